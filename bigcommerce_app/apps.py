@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class BigcommerceAppConfig(AppConfig):
+    name = "bigcommerce_app"

@@ -1,0 +1,339 @@
+"""The BigCommerce client: the only module that builds BigCommerce URLs.
+
+It owns the OAuth token exchange, the `X-Auth-Token` header, timeouts, rate limits (`X-Rate-Limit-*`),
+V2's empty `204` lists, V3 pagination and the mapping of failures to typed errors (bigcommerce.md §4–§5).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+
+from middleware.http import VendorError, send
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE_SIZE = 250
+MAX_RATE_LIMIT_WAITS = 5
+
+
+class BigCommerceError(VendorError):
+    vendor = "BigCommerce"
+
+    @property
+    def message(self) -> str:
+        """BigCommerce's own words: V3 `title`/`detail`, V2 `[{"message"}]`, or the raw body."""
+        return extract_error_message(self.body) or str(self.args[0] if self.args else "")
+
+
+class BigCommerceUnauthorized(BigCommerceError):
+    """401: the stored token no longer works (app uninstalled or re-authorized)."""
+
+
+class BigCommerceNotFound(BigCommerceError):
+    pass
+
+
+class BigCommerceRateLimited(BigCommerceError):
+    def __init__(self, message: str, *, retry_after: float, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+def extract_error_message(body: str) -> str:
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return (body or "").strip()[:500]
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return "; ".join(str(item.get("message", "")) for item in data if item.get("message"))
+    if isinstance(data, dict):
+        parts = [str(data[k]) for k in ("title", "detail", "message", "error") if data.get(k)]
+        errors = data.get("errors")
+        if isinstance(errors, dict) and errors:
+            parts.append("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        return " — ".join(parts)
+    return str(data)[:500]
+
+
+def _error_for(response, message: str) -> BigCommerceError:
+    kwargs = {"status": response.status_code, "body": response.text[:4000], "headers": response.headers}
+    detail = extract_error_message(response.text)
+    text = f"{message}: {detail}" if detail else message
+    if response.status_code == 401:
+        return BigCommerceUnauthorized(text, **kwargs)
+    if response.status_code == 404:
+        return BigCommerceNotFound(text, **kwargs)
+    if response.status_code == 429:
+        return BigCommerceRateLimited(text, retry_after=rate_limit_reset_seconds(response.headers), **kwargs)
+    return BigCommerceError(text, **kwargs)
+
+
+def rate_limit_reset_seconds(headers) -> float:
+    """Seconds until the quota refreshes; without headers BigCommerce is under load: back off a little."""
+    reset_ms = headers.get("X-Rate-Limit-Time-Reset-Ms")
+    if reset_ms is not None:
+        try:
+            return max(float(reset_ms) / 1000.0, 0.05)
+        except ValueError:
+            pass
+    retry_after = headers.get("X-Retry-After") or headers.get("Retry-After")
+    if retry_after is not None:
+        try:
+            return max(float(retry_after), 0.05)
+        except ValueError:
+            pass
+    return 2.0
+
+
+# --- OAuth (login host) --------------------------------------------------------------------------------
+
+def exchange_code(*, code: str, scope: str, context: str) -> dict[str, Any]:
+    """Exchange the auth callback's `code` for a permanent access token (bigcommerce.md §1.3)."""
+    url = f"{settings.BIGCOMMERCE_LOGIN_URL}/oauth2/token"
+    body = {
+        "client_id": settings.BIGCOMMERCE_CLIENT_ID,
+        "client_secret": settings.BIGCOMMERCE_CLIENT_SECRET,
+        "code": code,
+        "context": context,
+        "scope": scope,
+        "grant_type": "authorization_code",
+        "redirect_uri": f"{settings.APP_URL}/bigcommerce/auth",
+    }
+    response, _ = send("POST", url, timeout=settings.BIGCOMMERCE_TIMEOUT, error_class=BigCommerceError,
+                       json=body, headers={"Accept": "application/json"})
+    if response.status_code not in (200, 201):
+        raise _error_for(response, "Token exchange failed")
+    data = response.json()
+    if not data.get("access_token") or not str(data.get("context", "")).startswith("stores/"):
+        raise BigCommerceError("Token exchange answered without an access token", status=response.status_code)
+    return data
+
+
+# --- Store API ---------------------------------------------------------------------------------------------
+
+class BigCommerceClient:
+    """Calls for one store. `on_unauthorized` runs when BigCommerce refuses the stored token."""
+
+    def __init__(self, store_hash: str, access_token: str, *,
+                 on_unauthorized: Callable[[], None] | None = None,
+                 max_inline_wait: float | None = None):
+        self.store_hash = store_hash
+        self._token = access_token
+        self._on_unauthorized = on_unauthorized
+        self.max_inline_wait = (settings.BIGCOMMERCE_MAX_INLINE_WAIT if max_inline_wait is None
+                                else max_inline_wait)
+        self.requests_made = 0
+        self.rate_limit_waits = 0
+
+    # URLs ------------------------------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        """`path` is relative to the store, starting with /v2/ or /v3/."""
+        return f"{settings.BIGCOMMERCE_API_URL}/stores/{quote(self.store_hash)}{path}"
+
+    def payments_url(self) -> str:
+        return f"{settings.BIGCOMMERCE_PAYMENTS_URL}/stores/{quote(self.store_hash)}/payments"
+
+    # Core request ----------------------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, params: dict | None = None, json_body: Any = None,
+                url: str | None = None, headers: dict | None = None, expected: tuple[int, ...] = (200, 201, 204)):
+        """One call, waiting out short rate-limit resets; longer ones raise BigCommerceRateLimited so the
+        caller's task can come back later instead of sleeping in a worker (DECISIONS §3.13)."""
+        all_headers = {"Accept": "application/json"}
+        if not (headers and "Authorization" in headers):  # the payments host takes a PAT instead
+            all_headers["X-Auth-Token"] = self._token
+        if json_body is not None:
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        target = url or self.url(path)
+        for _attempt in range(MAX_RATE_LIMIT_WAITS + 1):
+            response, _timing = send(method, target, timeout=settings.BIGCOMMERCE_TIMEOUT,
+                                     error_class=BigCommerceError, params=params,
+                                     data=None if json_body is None else json.dumps(json_body),
+                                     headers=all_headers)
+            self.requests_made += 1
+            if response.status_code == 429:
+                wait = rate_limit_reset_seconds(response.headers)
+                if wait <= self.max_inline_wait and _attempt < MAX_RATE_LIMIT_WAITS:
+                    self.rate_limit_waits += 1
+                    logger.info("BigCommerce rate limit for %s: waiting %.2fs", self.store_hash, wait)
+                    time.sleep(wait)
+                    continue
+                raise _error_for(response, f"{method} {path} rate limited")
+            self._pace(response.headers)
+            if response.status_code == 401 and self._on_unauthorized:
+                self._on_unauthorized()
+            if response.status_code not in expected:
+                raise _error_for(response, f"{method} {path} failed")
+            return response
+        raise BigCommerceError(f"{method} {path} still rate limited")  # pragma: no cover - loop returns
+
+    def _pace(self, headers) -> None:
+        """Proactive throttle: with the quota exhausted, wait for the window to reset before the next call."""
+        left = headers.get("X-Rate-Limit-Requests-Left")
+        if left is None:
+            return
+        try:
+            if int(left) <= 0:
+                wait = rate_limit_reset_seconds(headers)
+                if wait <= self.max_inline_wait:
+                    self.rate_limit_waits += 1
+                    time.sleep(wait)
+        except ValueError:
+            return
+
+    def get_json(self, path: str, params: dict | None = None) -> Any:
+        response = self.request("GET", path, params=params)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def post_json(self, path: str, body: Any) -> Any:
+        response = self.request("POST", path, json_body=body)
+        return response.json() if response.content else None
+
+    def put_json(self, path: str, body: Any) -> Any:
+        response = self.request("PUT", path, json_body=body)
+        return response.json() if response.content else None
+
+    def delete(self, path: str) -> None:
+        self.request("DELETE", path)
+
+    # Pagination ------------------------------------------------------------------------------------------
+    def v2_list(self, path: str, params: dict | None = None, *, limit: int = MAX_PAGE_SIZE) -> Iterator[dict]:
+        """V2 lists: page until an empty `204` or a short page."""
+        page = 1
+        while True:
+            data = self.get_json(path, {**(params or {}), "page": page, "limit": limit})
+            if not data:
+                return
+            yield from data
+            if len(data) < limit:
+                return
+            page += 1
+
+    def v3_pages(self, path: str, params: dict | None = None, *, limit: int = MAX_PAGE_SIZE) -> Iterator[dict]:
+        """V3 lists page by page (`{"data": [...], "meta": {"pagination": ...}}`)."""
+        page = 1
+        while True:
+            body = self.get_json(path, {**(params or {}), "page": page, "limit": limit}) or {}
+            yield body
+            pagination = (body.get("meta") or {}).get("pagination") or {}
+            total_pages = pagination.get("total_pages")
+            if not body.get("data") or total_pages is None or page >= int(total_pages):
+                return
+            page += 1
+
+    def v3_list(self, path: str, params: dict | None = None, *, limit: int = MAX_PAGE_SIZE) -> Iterator[dict]:
+        for body in self.v3_pages(path, params, limit=limit):
+            yield from body.get("data") or []
+
+    # Resources used across the service ----------------------------------------------------------------
+    def store_information(self) -> dict:
+        return self.get_json("/v2/store") or {}
+
+    def hooks(self) -> list[dict]:
+        return list(self.v3_list("/v3/hooks"))
+
+    def hook_create(self, *, scope: str, destination: str, headers: dict[str, str]) -> dict:
+        body = {"scope": scope, "destination": destination, "is_active": True, "headers": headers}
+        return (self.post_json("/v3/hooks", body) or {}).get("data", {})
+
+    def hook_update(self, hook_id: int, **fields) -> dict:
+        return (self.put_json(f"/v3/hooks/{int(hook_id)}", fields) or {}).get("data", {})
+
+    def channel_sites(self) -> list[dict]:
+        """Every storefront channel's site (for CORS origins)."""
+        sites = []
+        for channel in self.v3_list("/v3/channels", {"type:in": "storefront"}):
+            try:
+                site = (self.get_json(f"/v3/channels/{int(channel['id'])}/site") or {}).get("data")
+            except BigCommerceNotFound:
+                continue
+            if site:
+                sites.append(site)
+        return sites
+
+    # Orders (V2) -----------------------------------------------------------------------------------------
+    def order(self, order_id: int) -> dict:
+        return self.get_json(f"/v2/orders/{int(order_id)}") or {}
+
+    def order_products(self, order_id: int) -> list[dict]:
+        return list(self.v2_list(f"/v2/orders/{int(order_id)}/products"))
+
+    def order_shipping_addresses(self, order_id: int) -> list[dict]:
+        return list(self.v2_list(f"/v2/orders/{int(order_id)}/shipping_addresses"))
+
+    def orders_find(self, **filters) -> list[dict]:
+        return list(self.v2_list("/v2/orders", filters))
+
+    def order_create(self, body: dict) -> dict:
+        return self.post_json("/v2/orders", body) or {}
+
+    def order_update(self, order_id: int, body: dict) -> dict:
+        return self.put_json(f"/v2/orders/{int(order_id)}", body) or {}
+
+    # Customers (V3) and stored instruments -----------------------------------------------------------------
+    def customer(self, customer_id: int) -> dict | None:
+        data = (self.get_json("/v3/customers", {"id:in": int(customer_id), "include": "addresses"}) or {})
+        rows = data.get("data") or []
+        return rows[0] if rows else None
+
+    def stored_instruments(self, customer_id: int) -> list[dict]:
+        return self.get_json(f"/v3/customers/{int(customer_id)}/stored-instruments") or []
+
+    # Catalog (V3) -----------------------------------------------------------------------------------------
+    def products(self, *, include: str = "", params: dict | None = None,
+                 limit: int = MAX_PAGE_SIZE) -> Iterator[dict]:
+        query = dict(params or {})
+        if include:
+            query["include"] = include
+        return self.v3_list("/v3/catalog/products", query, limit=limit)
+
+    def product_modifiers(self, product_id: int) -> list[dict]:
+        return list(self.v3_list(f"/v3/catalog/products/{int(product_id)}/modifiers"))
+
+    def category_trees(self) -> list[dict]:
+        return list(self.v3_list("/v3/catalog/trees"))
+
+    def tree_categories(self, tree_id: int) -> list[dict]:
+        return (self.get_json(f"/v3/catalog/trees/{int(tree_id)}/categories") or {}).get("data") or []
+
+    # Payments ---------------------------------------------------------------------------------------------
+    def payment_methods(self, order_id: int) -> list[dict]:
+        return (self.get_json("/v3/payments/methods", {"order_id": int(order_id)}) or {}).get("data") or []
+
+    def payment_access_token(self, order_id: int, *, is_recurring: bool = True) -> str:
+        body = {"order": {"id": int(order_id), "is_recurring": is_recurring}}
+        return ((self.post_json("/v3/payments/access_tokens", body) or {}).get("data") or {}).get("id", "")
+
+    def payment_process(self, pat: str, payment: dict) -> dict:
+        """Charge through the payments host with a payment access token (bigcommerce.md §4.6)."""
+        response = self.request(
+            "POST", "/payments", url=self.payments_url(), json_body={"payment": payment},
+            headers={"Authorization": f"PAT {pat}", "Accept": "application/vnd.bc.v1+json"},
+        )
+        return response.json() if response.content else {}
+
+    # Coupons (V2) -----------------------------------------------------------------------------------------
+    def coupons_find(self, **filters) -> list[dict]:
+        return list(self.v2_list("/v2/coupons", filters))
+
+    def coupon_delete(self, coupon_id: int) -> None:
+        self.delete(f"/v2/coupons/{int(coupon_id)}")
+
+
+def client_for_store(store) -> BigCommerceClient:
+    """A client for a Store row; a 401 marks the store as needing re-authorization (bigcommerce.md §8.8)."""
+    from bigcommerce_app import services  # local: services import this module
+
+    return BigCommerceClient(
+        store.store_hash, store.access_token,
+        on_unauthorized=lambda: services.store_mark_needs_reauth(store),
+    )

@@ -1,0 +1,108 @@
+"""Tenancy: one Store per BigCommerce store_hash, its users, and the webhooks registered for it."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from middleware.fields import EncryptedTextField
+
+
+def new_webhook_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Store(models.Model):
+    class Status(models.TextChoices):
+        INSTALLED = "installed", "Installed"
+        NEEDS_REAUTH = "needs_reauth", "Needs re-authorization"
+        UNINSTALLED = "uninstalled", "Uninstalled"
+
+    store_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INSTALLED)
+    access_token = EncryptedTextField(blank=True, default="")
+    scope = models.TextField(blank=True, default="")
+    account_uuid = models.CharField(max_length=64, blank=True, default="")
+    owner_id = models.BigIntegerField(null=True, blank=True)
+    owner_email = models.EmailField(blank=True, default="")
+    # Sent by BigCommerce as the X-Webhook-Token header on every hook we register (bigcommerce.md §3.6).
+    webhook_token = EncryptedTextField(blank=True, default="")
+    # Storefront origins allowed to call the storefront endpoints (CORS), refreshed on load.
+    storefront_origins = models.JSONField(default=list, blank=True)
+    installed_at = models.DateTimeField(null=True, blank=True)
+    uninstalled_at = models.DateTimeField(null=True, blank=True)
+    reauth_required_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["store_hash"]
+
+    def __str__(self) -> str:
+        return f"store {self.store_hash}"
+
+    @property
+    def is_installed(self) -> bool:
+        return self.status == self.Status.INSTALLED and bool(self.access_token)
+
+
+class StoreUser(models.Model):
+    """A control-panel user who may open the console: the installer, the owner, and anyone who opened it via
+    `load` (multi-user apps). `removed_at` set by the remove-user callback revokes access."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="users")
+    bc_user_id = models.BigIntegerField()
+    email = models.EmailField(blank=True, default="")
+    is_owner = models.BooleanField(default=False)
+    locale = models.CharField(max_length=32, blank=True, default="")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_load_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "bc_user_id"], name="uniq_store_user")]
+
+    def __str__(self) -> str:
+        return f"user {self.bc_user_id} of {self.store.store_hash}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None
+
+
+class WebhookSubscription(models.Model):
+    """What we believe BigCommerce holds for one hook scope of one store, refreshed on install/load."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="webhooks")
+    scope = models.CharField(max_length=128)
+    bc_hook_id = models.BigIntegerField(null=True, blank=True)
+    destination = models.URLField(max_length=500)
+    is_active = models.BooleanField(default=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "scope"], name="uniq_store_hook_scope")]
+        ordering = ["scope"]
+
+    def __str__(self) -> str:
+        return f"{self.scope} hook of {self.store_id}"
+
+
+class AuditEvent(models.Model):
+    """Lifecycle trail kept after uninstall: who installed, loaded, removed, when tokens were purged."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="audit_events")
+    kind = models.CharField(max_length=64)
+    actor = models.CharField(max_length=255, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["store", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M}"

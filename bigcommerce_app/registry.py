@@ -1,0 +1,46 @@
+"""Which BigCommerce webhook scopes the service subscribes to, and who handles each.
+
+bigcommerce_app never imports the apps that act on events: they register their handlers here when Django
+starts (their AppConfig.ready), and the inbox dispatches by scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# Hooks every installed store needs (issue 2); other apps may add more through `register`.
+BASE_SCOPES = (
+    "store/order/created",
+    "store/customer/updated",
+    "store/customer/payment/instrument/default/updated",
+)
+
+
+@dataclass(frozen=True)
+class Registration:
+    scope: str
+    handler: Callable[[Any], None] | None
+    enabled_for: Callable[[Any], bool]
+
+
+_registry: dict[str, Registration] = {}
+
+
+def register(scope: str, handler: Callable[[Any], None] | None = None, *,
+             enabled_for: Callable[[Any], bool] | None = None) -> None:
+    """Subscribe stores to `scope` (optionally only those for which `enabled_for(store)` is true) and
+    route its events to `handler(event)`."""
+    _registry[scope] = Registration(scope, handler, enabled_for or (lambda store: True))
+
+
+def handler_for(scope: str) -> Callable[[Any], None] | None:
+    registration = _registry.get(scope)
+    return registration.handler if registration else None
+
+
+def scopes_for(store) -> list[str]:
+    scopes = set(BASE_SCOPES)
+    scopes.update(r.scope for r in _registry.values() if r.enabled_for(store))
+    return sorted(scopes)

@@ -1,0 +1,20 @@
+"""Reads about stores: what the console shell shows."""
+
+from __future__ import annotations
+
+from bigcommerce_app.models import AuditEvent, Store, WebhookSubscription
+
+
+def store_get(store_hash: str) -> Store | None:
+    return Store.objects.filter(store_hash=store_hash).first()
+
+
+def store_overview(store: Store) -> dict:
+    hooks = list(WebhookSubscription.objects.filter(store=store))
+    return {
+        "store": store,
+        "webhooks": hooks,
+        "webhooks_ok": bool(hooks) and all(h.is_active for h in hooks),
+        "users": list(store.users.order_by("-last_load_at")),
+        "audit": list(AuditEvent.objects.filter(store=store)[:20]),
+    }

@@ -1,0 +1,243 @@
+"""Writes of the app lifecycle: install, load, uninstall, remove user, webhook registration."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from bigcommerce_app import registry
+from bigcommerce_app.client import BigCommerceError, client_for_store, exchange_code
+from bigcommerce_app.models import AuditEvent, Store, StoreUser, WebhookSubscription, new_webhook_token
+from bigcommerce_app.signed_payload import SignedPayload
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/bigcommerce"
+WEBHOOK_TOKEN_HEADER = "X-Webhook-Token"
+
+
+class UnknownStore(Exception):
+    """A signed payload names a store that never installed the app (or uninstalled it)."""
+
+
+class UserRevoked(Exception):
+    """The user was removed from the app and this payload predates a fresh grant."""
+
+
+def audit(store: Store, kind: str, actor: str = "", **detail) -> None:
+    AuditEvent.objects.create(store=store, kind=kind, actor=actor, detail=detail)
+
+
+def webhook_destination() -> str:
+    return f"{settings.APP_URL}{WEBHOOK_PATH}"
+
+
+# --- Install ----------------------------------------------------------------------------------------------
+
+def store_install(*, code: str, scope: str, context: str, account_uuid: str = "") -> tuple[Store, StoreUser]:
+    """The auth callback: exchange the code, upsert the store (a repeat install or re-authorization updates
+    the same row), record the installing user and the owner, then register webhooks."""
+    grant = exchange_code(code=code, scope=scope, context=context)
+    store_hash = str(grant["context"]).split("/", 1)[1]
+    user = grant.get("user") or {}
+    owner = grant.get("owner") or {}
+    now = timezone.now()
+    with transaction.atomic():
+        store, created = Store.objects.select_for_update().get_or_create(store_hash=store_hash)
+        store.access_token = grant["access_token"]
+        store.scope = grant.get("scope") or scope
+        store.account_uuid = grant.get("account_uuid") or account_uuid
+        store.owner_id = owner.get("id")
+        store.owner_email = owner.get("email") or ""
+        store.status = Store.Status.INSTALLED
+        store.installed_at = now
+        store.uninstalled_at = None
+        store.reauth_required_at = None
+        if not store.webhook_token:
+            store.webhook_token = new_webhook_token()
+        store.save()
+        installer = _user_upsert(store, user_id=int(user["id"]), email=user.get("email") or "",
+                                 is_owner=user.get("id") == owner.get("id"), now=now)
+        if owner.get("id") is not None and owner.get("id") != user.get("id"):
+            _user_upsert(store, user_id=int(owner["id"]), email=owner.get("email") or "", is_owner=True,
+                         now=now, touch_load=False)
+        _settings_rows_ensure(store)
+        audit(store, "installed" if created else "reinstalled", actor=installer.email,
+              scope=store.scope, account_uuid=store.account_uuid)
+    webhooks_register(store)
+    storefront_origins_refresh(store)
+    return store, installer
+
+
+def _user_upsert(store: Store, *, user_id: int, email: str, is_owner: bool, now, locale: str = "",
+                 touch_load: bool = True) -> StoreUser:
+    user, _ = StoreUser.objects.get_or_create(store=store, bc_user_id=user_id,
+                                              defaults={"email": email, "is_owner": is_owner})
+    user.email = email or user.email
+    user.is_owner = user.is_owner or is_owner
+    user.locale = locale or user.locale
+    user.removed_at = None
+    if touch_load:
+        user.last_load_at = now
+    user.save()
+    return user
+
+
+def _settings_rows_ensure(store: Store) -> None:
+    """Every installed store has its settings rows, so the rest of the code never checks for them."""
+    from django.apps import apps
+
+    for label in ("ordergroove.OrdergrooveSettings", "feeds.FeedSettings"):
+        model = apps.get_model(label)
+        model.objects.get_or_create(store=store)
+
+
+# --- Load -------------------------------------------------------------------------------------------------
+
+def store_load(payload: SignedPayload) -> StoreUser:
+    """A control-panel user opened the app. Unknown or uninstalled stores are refused; a user removed after
+    this token was issued is refused; anyone else is recorded (multi-user apps)."""
+    store = Store.objects.filter(store_hash=payload.store_hash).first()
+    if store is None or store.status == Store.Status.UNINSTALLED:
+        raise UnknownStore(payload.store_hash)
+    now = timezone.now()
+    with transaction.atomic():
+        user = StoreUser.objects.filter(store=store, bc_user_id=payload.user_id).first()
+        if user and user.removed_at and user.removed_at.timestamp() >= payload.issued_at:
+            raise UserRevoked(f"user {payload.user_id}")
+        user = _user_upsert(store, user_id=payload.user_id, email=payload.user_email,
+                            is_owner=payload.user_id == payload.owner_id, locale=payload.user_locale, now=now)
+        audit(store, "loaded", actor=user.email, user_id=user.bc_user_id)
+    if store.status == Store.Status.INSTALLED:
+        webhooks_register(store)
+        storefront_origins_refresh(store)
+    return user
+
+
+# --- Uninstall / remove user --------------------------------------------------------------------------------
+
+def store_uninstall(payload: SignedPayload) -> Store:
+    """Purge every secret of the store; keep the row, users and audit trail."""
+    with transaction.atomic():
+        store = Store.objects.select_for_update().filter(store_hash=payload.store_hash).first()
+        if store is None:
+            raise UnknownStore(payload.store_hash)
+        store.access_token = ""
+        store.webhook_token = ""
+        store.status = Store.Status.UNINSTALLED
+        store.uninstalled_at = timezone.now()
+        store.save()
+        secrets_purge(store)
+        WebhookSubscription.objects.filter(store=store).update(is_active=False, bc_hook_id=None)
+        audit(store, "uninstalled", actor=payload.user_email, user_id=payload.user_id)
+    return store
+
+
+def secrets_purge(store: Store) -> None:
+    """Blank every encrypted field that belongs to the store, whichever app defines it."""
+    from django.apps import apps
+
+    from middleware.fields import EncryptedTextField
+
+    for model in apps.get_models():
+        store_fields = [f for f in model._meta.concrete_fields if f.is_relation and f.related_model is Store]
+        secret_fields = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if model is Store or not store_fields or not secret_fields:
+            continue
+        for fk in store_fields:
+            for row in model.objects.filter(**{fk.name: store}):
+                for name in secret_fields:
+                    setattr(row, name, "")
+                row.save(update_fields=secret_fields)
+
+
+def store_user_remove(payload: SignedPayload) -> StoreUser | None:
+    store = Store.objects.filter(store_hash=payload.store_hash).first()
+    if store is None:
+        raise UnknownStore(payload.store_hash)
+    user = StoreUser.objects.filter(store=store, bc_user_id=payload.user_id).first()
+    if user is None:
+        user = StoreUser.objects.create(store=store, bc_user_id=payload.user_id, email=payload.user_email)
+    user.removed_at = timezone.now()
+    user.save(update_fields=["removed_at"])
+    audit(store, "user_removed", actor=payload.owner_email, user_id=payload.user_id, email=user.email)
+    return user
+
+
+def store_mark_needs_reauth(store: Store) -> None:
+    """BigCommerce refused the stored token: the merchant must open (re-authorize) the app again."""
+    if store.status != Store.Status.INSTALLED:
+        return
+    Store.objects.filter(pk=store.pk, status=Store.Status.INSTALLED).update(
+        status=Store.Status.NEEDS_REAUTH, reauth_required_at=timezone.now())
+    store.status = Store.Status.NEEDS_REAUTH
+    audit(store, "needs_reauth")
+    logger.warning("BigCommerce refused the stored token of store %s: re-authorization needed", store.store_hash)
+
+
+# --- Webhooks ------------------------------------------------------------------------------------------------
+
+def webhooks_register(store: Store) -> list[WebhookSubscription]:
+    """Make BigCommerce hold exactly one active hook per needed scope, pointing at our inbox with the store's
+    X-Webhook-Token. Idempotent: existing hooks are reused, deactivated ones re-enabled, stale headers fixed."""
+    destination = webhook_destination()
+    wanted_headers = {WEBHOOK_TOKEN_HEADER: store.webhook_token}
+    client = client_for_store(store)
+    now = timezone.now()
+    try:
+        existing = [h for h in client.hooks() if h.get("destination") == destination]
+    except BigCommerceError as exc:
+        WebhookSubscription.objects.filter(store=store).update(last_error=str(exc))
+        logger.warning("Listing hooks of store %s failed: %s", store.store_hash, exc)
+        return list(store.webhooks.all())
+    by_scope: dict[str, dict] = {}
+    for hook in existing:
+        by_scope.setdefault(hook["scope"], hook)
+    rows = []
+    for scope in registry.scopes_for(store):
+        hook = by_scope.get(scope)
+        error = ""
+        try:
+            if hook is None:
+                hook = client.hook_create(scope=scope, destination=destination, headers=wanted_headers)
+            elif not hook.get("is_active") or (hook.get("headers") or {}) != wanted_headers:
+                hook = client.hook_update(hook["id"], is_active=True, headers=wanted_headers)
+        except BigCommerceError as exc:
+            error = str(exc)
+            logger.warning("Registering %s for store %s failed: %s", scope, store.store_hash, exc)
+        row, _ = WebhookSubscription.objects.update_or_create(
+            store=store, scope=scope,
+            defaults={"bc_hook_id": (hook or {}).get("id"), "destination": destination,
+                      "is_active": bool((hook or {}).get("is_active")) and not error,
+                      "last_synced_at": now, "last_error": error},
+        )
+        rows.append(row)
+    return rows
+
+
+def storefront_origins_refresh(store: Store) -> list[str]:
+    """Remember the store's storefront origins (every channel site URL) for CORS on storefront endpoints."""
+    client = client_for_store(store)
+    origins: set[str] = set()
+    try:
+        for site in client.channel_sites():
+            for entry in [{"url": site.get("url")}, *(site.get("urls") or [])]:
+                url = entry.get("url")
+                if url:
+                    parts = urlsplit(url)
+                    if parts.scheme in ("http", "https") and parts.netloc:
+                        origins.add(f"{parts.scheme}://{parts.netloc}")
+        info = client.store_information()
+        if info.get("secure_url"):
+            parts = urlsplit(info["secure_url"])
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    except BigCommerceError as exc:
+        logger.warning("Refreshing storefront origins of %s failed: %s", store.store_hash, exc)
+        return list(store.storefront_origins)
+    store.storefront_origins = sorted(origins)
+    Store.objects.filter(pk=store.pk).update(storefront_origins=store.storefront_origins)
+    return store.storefront_origins

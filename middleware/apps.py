@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class MiddlewareConfig(AppConfig):
+    name = "middleware"
+    verbose_name = "Shared plumbing"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from middleware.logging import install_record_factory, register_secret
+
+        install_record_factory()
+        register_secret(settings.BIGCOMMERCE_CLIENT_SECRET)
+        register_secret(settings.SECRET_KEY)
+        for key in settings.FIELD_ENCRYPTION_KEYS:
+            register_secret(key)

@@ -1,0 +1,75 @@
+"""Shared plumbing of the vendor clients: one requests session per process, a timeout on every call, and
+transport failures mapped to typed errors that keep what the vendor said."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+from requests.adapters import HTTPAdapter
+
+logger = logging.getLogger(__name__)
+
+_local = threading.local()
+
+
+def session() -> requests.Session:
+    """A per-thread keep-alive session (requests.Session is not documented as thread-safe)."""
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = requests.Session()
+        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=32, max_retries=0)
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
+        s.headers["User-Agent"] = "bc-og-middleware/1.0"
+        _local.session = s
+    return s
+
+
+class VendorError(Exception):
+    """A call to BigCommerce, Ordergroove or a payment gateway did not succeed."""
+
+    vendor = "vendor"
+
+    def __init__(self, message: str, *, status: int | None = None, body: str = "", headers=None,
+                 kind: str = "http"):
+        super().__init__(message)
+        self.kind = kind  # "http" (the vendor answered), "timeout" or "unavailable" (no answer)
+        self.status = status
+        self.body = body or ""
+        self.headers = dict(headers or {})
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying later: no answer, a 5xx, or a rate limit."""
+        return self.status is None or self.status >= 500 or self.status == 429
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base} (HTTP {self.status})" if self.status else base
+
+
+@dataclass
+class Timing:
+    started: float
+    duration_ms: int = 0
+
+
+def send(method: str, url: str, *, timeout: float, error_class: type[VendorError] = VendorError,
+         **kwargs) -> tuple[requests.Response, Timing]:
+    """One HTTP exchange with a hard timeout. Transport failures become typed errors; any HTTP status is
+    returned to the caller, whose client maps it."""
+    timing = Timing(started=time.monotonic())
+    try:
+        response = session().request(method, url, timeout=timeout, **kwargs)
+    except requests.Timeout as exc:
+        raise error_class(f"{error_class.vendor} did not answer within {timeout:g}s", kind="timeout") from exc
+    except requests.RequestException as exc:
+        raise error_class(f"{error_class.vendor} could not be reached: {exc.__class__.__name__}",
+                          kind="unavailable") from exc
+    finally:
+        timing.duration_ms = int((time.monotonic() - timing.started) * 1000)
+    return response, timing

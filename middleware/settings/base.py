@@ -1,0 +1,211 @@
+"""Settings shared by every environment.
+
+Everything an operator may change comes from the environment (DECISIONS §1). The development and test
+modules only change defaults; production refuses the development defaults outright.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+# --- Django core ---------------------------------------------------------------------------------------
+SECRET_KEY = env("SECRET_KEY", "dev-insecure-secret-key-change-me")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "middleware",
+    "bigcommerce_app",
+    "feeds",
+    "ordergroove",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "middleware.security.FramingPolicyMiddleware",
+]
+
+ROOT_URLCONF = "middleware.urls"
+WSGI_APPLICATION = "middleware.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=60,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Web, worker and beat share one SQLite file in development: wait for locks instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "templates" / "static"]
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- Service contract (DECISIONS §1) ---------------------------------------------------------------------
+APP_URL = (env("APP_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+BIGCOMMERCE_CLIENT_ID = env("BIGCOMMERCE_CLIENT_ID", "")
+BIGCOMMERCE_CLIENT_SECRET = env("BIGCOMMERCE_CLIENT_SECRET", "")
+BIGCOMMERCE_LOGIN_URL = (env("BIGCOMMERCE_LOGIN_URL", "https://login.bigcommerce.com") or "").rstrip("/")
+BIGCOMMERCE_API_URL = (env("BIGCOMMERCE_API_URL", "https://api.bigcommerce.com") or "").rstrip("/")
+BIGCOMMERCE_PAYMENTS_URL = (env("BIGCOMMERCE_PAYMENTS_URL", "https://payments.bigcommerce.com") or "").rstrip("/")
+# Sandbox mode: no BigCommerce credentials, so the run command starts the project's fakes instead.
+SANDBOX_MODE = not (BIGCOMMERCE_CLIENT_ID and BIGCOMMERCE_CLIENT_SECRET)
+
+# Hosts allowed to frame the console (BigCommerce control panel), DECISIONS §2 / bigcommerce.md §1.8.
+CONSOLE_FRAME_ANCESTORS = env_list(
+    "CONSOLE_FRAME_ANCESTORS",
+    "https://*.mybigcommerce.com,https://login.bigcommerce.com",
+)
+CONSOLE_TOKEN_MAX_AGE = int(env("CONSOLE_TOKEN_MAX_AGE", str(8 * 3600)) or 0)
+
+# Outbound timeouts (DECISIONS §3.14), seconds.
+ORDERGROOVE_TIMEOUT = float(env("ORDERGROOVE_TIMEOUT", "5") or 5)
+BIGCOMMERCE_TIMEOUT = float(env("BIGCOMMERCE_TIMEOUT", "10") or 10)
+SFTP_CONNECT_TIMEOUT = float(env("SFTP_CONNECT_TIMEOUT", "10") or 10)
+# A BigCommerce 429 is waited out inline only when the reset is this short; longer waits go back to the queue.
+BIGCOMMERCE_MAX_INLINE_WAIT = float(env("BIGCOMMERCE_MAX_INLINE_WAIT", "15") or 15)
+
+# --- Secrets at rest -------------------------------------------------------------------------------------
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+
+# --- Redis / broker / cache -----------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL")
+BROKER_DIR = VAR_DIR / "broker"
+
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "bcog",
+        }
+    }
+else:
+    # The embedded broker: kombu's filesystem transport needs no server and works across the web, worker
+    # and beat processes of one machine.
+    for sub in ("out", "processed"):
+        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "out"),
+        "data_folder_out": str(BROKER_DIR / "out"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "middleware_cache",
+        }
+    }
+
+# --- Celery (patterns-and-peers §2.4) --------------------------------------------------------------------
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TASK_ALWAYS_EAGER = False
+
+# --- REST framework / OpenAPI ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "BigCommerce–Ordergroove middleware",
+    "DESCRIPTION": "Every JSON endpoint of the service (DECISIONS §2).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Alerts ------------------------------------------------------------------------------------------------
+ALERT_EMAILS = env_list("ALERT_EMAILS")
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "middleware@localhost")
+
+# --- Logging: JSON-ish lines, secrets redacted by a filter on every handler -------------------------------
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "middleware.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "paramiko": {"level": "WARNING"},
+    },
+}

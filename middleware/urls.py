@@ -1,0 +1,13 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from middleware import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("", include("bigcommerce_app.urls")),
+    path("", include("ordergroove.urls")),
+    path("", include("feeds.urls")),
+]
