@@ -36,6 +36,12 @@ class ConsoleSession:
     # DRF treats request.user as authenticated when this is truthy.
     is_authenticated = True
 
+    @property
+    def alerts(self):
+        from bigcommerce_app.selectors import alerts_open
+
+        return alerts_open(self.store)
+
 
 def console_token_issue(user: StoreUser) -> str:
     return signing.dumps({"u": user.pk, "s": user.store.store_hash}, salt=SALT, compress=True)

@@ -106,3 +106,30 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Alert(models.Model):
+    """Something the merchant or operator must look at (console banner, log event, e-mail if configured).
+    Raised by any app through bigcommerce_app.services.alert_raise; one open alert per dedupe key."""
+
+    class Severity(models.TextChoices):
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=64)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.ERROR)
+    message = models.TextField()
+    detail = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=255, blank=True, default="")
+    occurrences = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["store", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message[:60]}"

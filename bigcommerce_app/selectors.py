@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bigcommerce_app.models import AuditEvent, Store, WebhookSubscription
+from bigcommerce_app.models import Alert, AuditEvent, Store, WebhookSubscription
 
 
 def store_get(store_hash: str) -> Store | None:
@@ -18,3 +18,7 @@ def store_overview(store: Store) -> dict:
         "users": list(store.users.order_by("-last_load_at")),
         "audit": list(AuditEvent.objects.filter(store=store)[:20]),
     }
+
+
+def alerts_open(store: Store) -> list[Alert]:
+    return list(Alert.objects.filter(store=store, resolved_at__isnull=True)[:20])

@@ -6,12 +6,12 @@ import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from bigcommerce_app import registry
 from bigcommerce_app.client import BigCommerceError, client_for_store, exchange_code
-from bigcommerce_app.models import AuditEvent, Store, StoreUser, WebhookSubscription, new_webhook_token
+from bigcommerce_app.models import Alert, AuditEvent, Store, StoreUser, WebhookSubscription, new_webhook_token
 from bigcommerce_app.signed_payload import SignedPayload
 
 logger = logging.getLogger(__name__)
@@ -241,3 +241,41 @@ def storefront_origins_refresh(store: Store) -> list[str]:
     store.storefront_origins = sorted(origins)
     Store.objects.filter(pk=store.pk).update(storefront_origins=store.storefront_origins)
     return store.storefront_origins
+
+
+# --- Alerts ------------------------------------------------------------------------------------------------
+
+def alert_raise(store: Store, kind: str, message: str, *, severity: str = "error", detail: dict | None = None,
+                dedupe_key: str = "") -> Alert:
+    """Show a console banner, write a log event and e-mail ALERT_EMAILS (when configured). An open alert with
+    the same dedupe key is bumped instead of duplicated, so a flapping failure does not flood anyone."""
+    from django.core.mail import send_mail
+
+    now = timezone.now()
+    key = dedupe_key or f"{kind}:{message[:120]}"
+    alert = Alert.objects.filter(store=store, dedupe_key=key, resolved_at__isnull=True).first()
+    if alert:
+        Alert.objects.filter(pk=alert.pk).update(occurrences=models.F("occurrences") + 1, last_seen_at=now,
+                                                 message=message, detail=detail or {})
+        alert.refresh_from_db()
+        return alert
+    alert = Alert.objects.create(store=store, kind=kind, severity=severity, message=message, detail=detail or {},
+                                 dedupe_key=key, created_at=now, last_seen_at=now)
+    log = logger.error if severity == Alert.Severity.ERROR else logger.warning
+    log("ALERT store=%s kind=%s: %s", store.store_hash, kind, message)
+    if settings.ALERT_EMAILS:
+        try:
+            send_mail(f"[Ordergroove middleware] {store.store_hash}: {kind}", f"{message}\n\n{detail or ''}",
+                      settings.DEFAULT_FROM_EMAIL, settings.ALERT_EMAILS, fail_silently=False)
+        except Exception:  # noqa: BLE001 - a mail outage must not break the caller; the banner stays
+            logger.exception("Sending the alert e-mail failed")
+    return alert
+
+
+def alert_resolve(store: Store, *, dedupe_key: str = "", kind: str = "") -> int:
+    qs = Alert.objects.filter(store=store, resolved_at__isnull=True)
+    if dedupe_key:
+        qs = qs.filter(dedupe_key=dedupe_key)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.update(resolved_at=timezone.now())

@@ -1,0 +1,5 @@
+"""Ordergroove app models, one module per feature; each is imported here so Django sees it."""
+
+from ordergroove.models.settings import ENVIRONMENT_PRESETS, OrdergrooveSettings
+
+__all__ = ["ENVIRONMENT_PRESETS", "OrdergrooveSettings"]
