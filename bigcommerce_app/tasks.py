@@ -1,2 +1,18 @@
 """Celery tasks of this app (thin: each calls a service). Feature modules' tasks are imported here so that
 the worker's autodiscovery registers them."""
+
+from celery import shared_task
+
+
+@shared_task(name="bigcommerce_app.webhooks_reconcile_all")
+def webhooks_reconcile_all() -> int:
+    """BigCommerce deactivates hooks after ~48 h of failures or 90 days of inactivity: re-check every
+    installed store daily (bigcommerce.md §8.1), not only when a merchant opens the app."""
+    from bigcommerce_app.models import Store
+    from bigcommerce_app.services import webhooks_register
+
+    count = 0
+    for store in Store.objects.filter(status=Store.Status.INSTALLED).iterator():
+        webhooks_register(store)
+        count += 1
+    return count
