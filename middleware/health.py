@@ -1,5 +1,7 @@
 """Operator endpoints: liveness (the process answers) and readiness (database and broker reachable)."""
 
+import time
+
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
@@ -12,7 +14,7 @@ def healthz(request):
 
 @require_GET
 def readyz(request):
-    checks: dict[str, str] = {}
+    checks: dict[str, object] = {}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -28,4 +30,14 @@ def readyz(request):
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = f"error: {exc.__class__.__name__}"
     ok = all(v == "ok" for v in checks.values())
+    # Informational: the web tier stays ready (webhooks are stored) even while workers catch up.
+    try:
+        from django.core.cache import cache
+
+        from middleware.tasks import HEARTBEAT_KEY
+
+        beat = cache.get(HEARTBEAT_KEY)
+        checks["worker_heartbeat_age_s"] = None if beat is None else round(time.time() - float(beat), 1)
+    except Exception:  # noqa: BLE001
+        checks["worker_heartbeat_age_s"] = None
     return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)

@@ -215,4 +215,7 @@ from bigcommerce_app.schedule import BEAT_SCHEDULE as _BC_SCHEDULE  # noqa: E402
 from feeds.schedule import BEAT_SCHEDULE as _FEEDS_SCHEDULE  # noqa: E402
 from ordergroove.schedule import BEAT_SCHEDULE as _OG_SCHEDULE  # noqa: E402
 
-CELERY_BEAT_SCHEDULE = {**_BC_SCHEDULE, **_OG_SCHEDULE, **_FEEDS_SCHEDULE}
+CELERY_BEAT_SCHEDULE = {
+    "middleware-heartbeat": {"task": "middleware.heartbeat", "schedule": 15.0},
+    **_BC_SCHEDULE, **_OG_SCHEDULE, **_FEEDS_SCHEDULE,
+}

@@ -1,0 +1,109 @@
+"""Sandbox mode (DECISIONS §1): the project's fakes standing in for BigCommerce, Ordergroove and the SFTP
+drop-off, plus a demo store installed through the real OAuth flow. Used by `manage.py run` when no BigCommerce
+credentials are configured."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+
+from tests.fakes.bigcommerce import FakeBigCommerce
+
+DEMO_STORE = "sandbox1"
+DEMO_CUSTOMER_ID = 501
+DEMO_MERCHANT_ID = "sandboxmerchant"
+DEMO_HASH_KEY = "Mt!ZQ45q&GHsgiRD8{NB-_h87#rjvbn0"  # Ordergroove's published demo key (32 bytes, AES-256)
+
+
+class Sandbox:
+    def __init__(self, *, app_url: str, var_dir: Path):
+        self.app_url = app_url
+        self.var_dir = var_dir
+        self.client_id = "sandbox-app-client-id"
+        self.client_secret = secrets.token_urlsafe(32)
+        self.bigcommerce = FakeBigCommerce(client_id=self.client_id, client_secret=self.client_secret)
+        self.ordergroove = None
+        self.sftp = None
+
+    def start(self) -> dict[str, str]:
+        """Start the fakes; returns the environment the service's processes need to talk to them."""
+        self.bigcommerce.start()
+        self.bigcommerce.redirect_uri = f"{self.app_url}/bigcommerce/auth"
+        try:
+            from tests.fakes.ordergroove import FakeOrdergroove
+        except ImportError:  # pragma: no cover - present once the Ordergroove fake exists
+            FakeOrdergroove = None  # noqa: N806
+        if FakeOrdergroove is not None:
+            self.ordergroove = FakeOrdergroove().start()
+        return {
+            "BIGCOMMERCE_CLIENT_ID": self.client_id,
+            "BIGCOMMERCE_CLIENT_SECRET": self.client_secret,
+            "BIGCOMMERCE_LOGIN_URL": self.bigcommerce.url,
+            "BIGCOMMERCE_API_URL": self.bigcommerce.url,
+            "BIGCOMMERCE_PAYMENTS_URL": self.bigcommerce.url + "/payments-host",
+        }
+
+    def extra_urls(self) -> dict[str, str]:
+        urls = {}
+        if self.ordergroove is not None:
+            urls["fake Ordergroove"] = self.ordergroove.url
+        return urls
+
+    def stop(self) -> None:
+        for server in (self.bigcommerce, self.ordergroove, self.sftp):
+            if server is not None:
+                server.stop()
+
+    def seed_catalog(self) -> None:
+        bc = self.bigcommerce
+        subscription = {"name": "Subscription", "option_values": [
+            {"label": "One-time purchase", "is_default": True}, {"label": "Every 1 month"},
+            {"label": "Every 2 months"}]}
+        bc.add_product(DEMO_STORE, name="Dog Food 5 lb", price=24.99, sku="DOG-5",
+                       image_url="https://cdn.example.com/dog-food.jpg", modifiers=[subscription])
+        bc.add_product(DEMO_STORE, name="Cat Treats", price=6.5, sku="CAT-T", modifiers=[subscription],
+                       variants=[{"sku": "CAT-T-S", "option_values": [{"label": "Small"}]},
+                                 {"sku": "CAT-T-L", "price": 9.5, "option_values": [{"label": "Large"}]}])
+        bc.add_product(DEMO_STORE, name="Leash", price=15.0, sku="LEASH")
+        bc.add_customer(DEMO_STORE, customer_id=DEMO_CUSTOMER_ID, email="shopper@example.com")
+        bc.add_instrument(DEMO_STORE, DEMO_CUSTOMER_ID)
+
+    def install_demo_store(self) -> str:
+        """Install the demo store through the real auth callback, point its settings at the fakes and return
+        a load URL that opens its console (valid for 24 hours)."""
+        self.bigcommerce.add_store(DEMO_STORE, name="Sandbox Pet Store")
+        self.seed_catalog()
+        params = self.bigcommerce.issue_code(DEMO_STORE, user_email="owner@sandbox.example",
+                                             owner_email="owner@sandbox.example", user_id=1, owner_id=1)
+        response = requests.get(f"{self.app_url}/bigcommerce/auth", params=params, allow_redirects=False,
+                                timeout=30)
+        if response.status_code != 302:
+            raise RuntimeError(f"Demo install failed: HTTP {response.status_code} {response.text[:300]}")
+        self.configure_demo_settings()
+        token = self.bigcommerce.signed_payload_jwt(DEMO_STORE, user_id=1, user_email="owner@sandbox.example",
+                                                    owner_id=1, owner_email="owner@sandbox.example")
+        return f"{self.app_url}/bigcommerce/load?{urlencode({'signed_payload_jwt': token})}"
+
+    def configure_demo_settings(self) -> None:
+        """Ordergroove endpoints of the demo store point at the fake Ordergroove."""
+        from bigcommerce_app.models import Store
+        from ordergroove.models import OrdergrooveSettings
+
+        store = Store.objects.get(store_hash=DEMO_STORE)
+        og, _ = OrdergrooveSettings.objects.get_or_create(store=store)
+        og.merchant_id = DEMO_MERCHANT_ID
+        og.hash_key = DEMO_HASH_KEY
+        og.api_key = "sandbox-api-key-0001"
+        if self.ordergroove is not None:
+            base = self.ordergroove.url
+            og.api_url = base
+            og.legacy_api_url = base
+            og.subscription_api_url = f"{base}/subscription/create"
+            og.static_domain = base
+            register = getattr(self.ordergroove, "add_merchant", None)
+            if register:
+                register(DEMO_MERCHANT_ID, hash_key=DEMO_HASH_KEY, api_key=og.api_key)
+        og.save()
