@@ -22,8 +22,6 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
-
-
 class Command(BaseCommand):
     help = "Run web + worker + beat (and, without BigCommerce credentials, the sandbox fakes and a demo store)."
 
@@ -57,7 +55,8 @@ class Command(BaseCommand):
                     "--workers", str(options["web_workers"]), "--threads", "4", "--timeout", "60",
                     "--access-logfile", "-", "--log-level", "warning"],
             "worker": [str(bin_dir / "celery"), "-A", "middleware", "worker", "--loglevel", "INFO",
-                       "--concurrency", str(options["worker_concurrency"]), "--hostname", f"worker-{secrets.token_hex(3)}@%h"],
+                       "--concurrency", str(options["worker_concurrency"]),
+                       "--hostname", f"worker-{secrets.token_hex(3)}@%h"],
             "beat": [str(bin_dir / "celery"), "-A", "middleware", "beat", "--loglevel", "INFO",
                      "--schedule", str(Path(settings.VAR_DIR) / "celerybeat-schedule")],
         }
