@@ -189,6 +189,11 @@ SPECTACULAR_SETTINGS = {
 ALERT_EMAILS = env_list("ALERT_EMAILS")
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "middleware@localhost")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25") or 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 # --- Logging: JSON-ish lines, secrets redacted by a filter on every handler -------------------------------
 LOG_LEVEL = env("LOG_LEVEL", "INFO")

@@ -1,0 +1,21 @@
+#!/bin/sh
+# One image, three roles. Production settings refuse to start with development defaults.
+set -e
+case "$1" in
+  web)
+    python manage.py migrate --noinput
+    exec gunicorn middleware.wsgi:application --bind 0.0.0.0:8000 \
+      --workers "${WEB_CONCURRENCY:-4}" --threads "${WEB_THREADS:-4}" --timeout 30 \
+      --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}"
+    ;;
+  worker)
+    exec celery -A middleware worker --loglevel "${LOG_LEVEL:-INFO}" --concurrency "${WORKER_CONCURRENCY:-4}" \
+      --hostname "worker@%h"
+    ;;
+  beat)
+    exec celery -A middleware beat --loglevel "${LOG_LEVEL:-INFO}" --schedule /app/var/celerybeat-schedule
+    ;;
+  *)
+    exec "$@"
+    ;;
+esac
