@@ -1,5 +1,7 @@
 """Ordergroove app models, one module per feature; each is imported here so Django sees it."""
 
+from ordergroove.models.events import OrdergrooveEvent  # noqa: F401
+from ordergroove.models.placements import OrderPlacement  # noqa: F401
 from ordergroove.models.settings import ENVIRONMENT_PRESETS, OrdergrooveSettings
 
 __all__ = ["ENVIRONMENT_PRESETS", "OrdergrooveSettings"]
