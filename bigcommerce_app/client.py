@@ -328,6 +328,23 @@ class BigCommerceClient:
     def coupon_delete(self, coupon_id: int) -> None:
         self.delete(f"/v2/coupons/{int(coupon_id)}")
 
+    # Catalog pages for the product CSV (issue 5) --------------------------------------------------------
+    def products_page(self, page: int, *, include: str = "", limit: int = MAX_PAGE_SIZE,
+                      params: dict | None = None) -> dict:
+        """One V3 catalog page as BigCommerce answers it (`data` + `meta.pagination`), so a long walk can
+        checkpoint between pages. With `include=modifiers` BigCommerce caps the page at 10 (§4.3)."""
+        query = {**(params or {}), "page": int(page), "limit": int(limit)}
+        if include:
+            query["include"] = include
+        return self.get_json("/v3/catalog/products", query) or {}
+
+    def products_by_ids(self, product_ids: list[int], *, include: str = "") -> list[dict]:
+        """The given products (`id:in`), every page."""
+        if not product_ids:
+            return []
+        params = {"id:in": ",".join(str(int(pid)) for pid in product_ids)}
+        return list(self.products(include=include, params=params))
+
 
 def client_for_store(store) -> BigCommerceClient:
     """A client for a Store row; a 401 marks the store as needing re-authorization (bigcommerce.md §8.8)."""
