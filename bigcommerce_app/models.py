@@ -133,3 +133,50 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message[:60]}"
+
+
+class InboundEvent(models.Model):
+    """One BigCommerce webhook delivery as received (the inbox, patterns-and-peers §2.1): stored before it is
+    acknowledged, unique on the payload `hash` per store so that BigCommerce's duplicates are stored once, and
+    processed by a worker through the scope's registered handler. A periodic sweeper re-enqueues rows left
+    pending (broker down at intake, worker died)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    class Signature(models.TextChoices):
+        ABSENT = "absent", "No Standard Webhooks headers"
+        VALID = "valid", "Valid"
+        VALID_STALE = "valid_stale", "Valid, timestamp outside 5 minutes"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="inbound_events")
+    scope = models.CharField(max_length=128)
+    resource_id = models.CharField(max_length=64, blank=True, default="")
+    event_hash = models.CharField(max_length=128)
+    payload = models.JSONField()
+    webhook_id = models.CharField(max_length=128, blank=True, default="")
+    signature = models.CharField(max_length=16, choices=Signature.choices, default=Signature.ABSENT)
+    event_created_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # When a pending event is due (a deferred or retried one); a processing event's lease end (crash recovery).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    result = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["store", "event_hash"], name="uniq_inbound_event_hash")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["store", "-received_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} #{self.resource_id} ({self.status})"

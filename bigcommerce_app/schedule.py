@@ -5,4 +5,9 @@ BEAT_SCHEDULE: dict = {
         "task": "bigcommerce_app.webhooks_reconcile_all",
         "schedule": 24 * 3600,
     },
+    # Inbox events the broker never got or a dead worker left behind (issue 4).
+    "bigcommerce-inbox-sweep": {
+        "task": "bigcommerce_app.inbound_events_sweep",
+        "schedule": 30.0,
+    },
 }

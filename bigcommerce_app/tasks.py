@@ -3,6 +3,8 @@ the worker's autodiscovery registers them."""
 
 from celery import shared_task
 
+from bigcommerce_app.inbox.tasks import inbound_event_process, inbound_events_sweep  # noqa: F401
+
 
 @shared_task(name="bigcommerce_app.webhooks_reconcile_all")
 def webhooks_reconcile_all() -> int:

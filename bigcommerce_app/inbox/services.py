@@ -1,0 +1,254 @@
+"""Writes of the inbox: receive (verify + store + enqueue after commit), process (claim + dispatch to the
+scope's handler + record the outcome), sweep and replay.
+
+Handlers are registered by other apps (bigcommerce_app.registry) and receive the InboundEvent. They signal
+outcomes other than "done" by raising EventSkipped / EventDeferred; a transient vendor failure (VendorError
+with `transient`) retries the event with backoff; anything else fails it with the reason kept for the console.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from bigcommerce_app import registry
+from bigcommerce_app.models import InboundEvent, Store
+from middleware.http import VendorError
+
+logger = logging.getLogger(__name__)
+
+TOKEN_HEADER = "X-Webhook-Token"
+# A live task never loses its claim: the hard time limit kills it before the lease ends.
+LEASE = timedelta(seconds=int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 180)) + 30)
+# Backoff for transient failures (BigCommerce 5xx/429/timeouts while fetching the resource); then failed.
+RETRY_DELAYS = (30, 120, 600, 1800, 3600, 3 * 3600)
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+class WebhookRejected(Exception):
+    """The request is not an acceptable webhook; nothing was stored."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class EventSkipped(Exception):  # noqa: N818 - an outcome, not an error
+    """Raised by a handler: nothing to do for this event (e.g. an order this service placed itself)."""
+
+
+class EventDeferred(Exception):  # noqa: N818 - an outcome, not an error
+    """Raised by a handler: look again later (e.g. an order still awaiting payment)."""
+
+    def __init__(self, reason: str, *, retry_in: float):
+        super().__init__(reason)
+        self.retry_in = retry_in
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event_id: int
+    duplicate: bool
+
+
+# --- Receive ------------------------------------------------------------------------------------------------
+
+def webhook_receive(*, body: bytes, headers) -> Receipt:
+    """Authenticate, validate and store one delivery; enqueue its processing after commit. No outbound call.
+
+    Order of checks: the token header must be present (401), the body must be a JSON object naming a store
+    (400), the store must be installed (401) and the token must be that store's (401, constant time), the
+    event fields must be well formed (400), and Standard Webhooks headers, when present, must verify (401).
+    """
+    token = headers.get(TOKEN_HEADER) or ""
+    if not token:
+        raise WebhookRejected(401, f"missing {TOKEN_HEADER} header")
+    if len(body) > MAX_PAYLOAD_BYTES:
+        raise WebhookRejected(400, "payload too large")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise WebhookRejected(400, "body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise WebhookRejected(400, "body must be a JSON object")
+    producer = payload.get("producer")
+    if not isinstance(producer, str) or not producer.startswith("stores/") or len(producer) <= len("stores/"):
+        raise WebhookRejected(400, "producer must be 'stores/{store_hash}'")
+    store = (Store.objects.filter(store_hash=producer[len("stores/"):])
+             .only("id", "status", "webhook_token", "access_token").first())
+    if store is None or store.status == Store.Status.UNINSTALLED or not store.webhook_token:
+        raise WebhookRejected(401, "unknown store")
+    if not hmac.compare_digest(token.encode(), store.webhook_token.encode()):
+        raise WebhookRejected(401, f"wrong {TOKEN_HEADER}")
+    scope, event_hash, data = payload.get("scope"), payload.get("hash"), payload.get("data")
+    if not isinstance(scope, str) or not scope or len(scope) > 128:
+        raise WebhookRejected(400, "scope is required")
+    if not isinstance(event_hash, str) or not event_hash or len(event_hash) > 128:
+        raise WebhookRejected(400, "hash is required")
+    if data is not None and not isinstance(data, dict):
+        raise WebhookRejected(400, "data must be an object")
+    signature = _signature_check(body, headers)
+
+    resource_id = str((data or {}).get("id", ""))[:64]
+    created_at = payload.get("created_at")
+    event_time = (datetime.fromtimestamp(created_at, tz=UTC)
+                  if isinstance(created_at, int | float) and 0 < created_at < 4e9 else None)
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                store=store, scope=scope, resource_id=resource_id, event_hash=event_hash, payload=payload,
+                webhook_id=(headers.get("webhook-id") or "")[:128], signature=signature,
+                event_created_at=event_time)
+            transaction.on_commit(lambda: inbound_event_enqueue(event.pk))
+    except IntegrityError:
+        # BigCommerce sent this event before (same hash): acknowledge, store nothing new.
+        existing = InboundEvent.objects.filter(store=store, event_hash=event_hash).values_list("pk", flat=True)
+        return Receipt(event_id=existing.first() or 0, duplicate=True)
+    return Receipt(event_id=event.pk, duplicate=False)
+
+
+def _signature_check(body: bytes, headers) -> str:
+    """Standard Webhooks (bigcommerce.md §3.6): verified when the headers are present, key = the app's client
+    secret. A valid signature with a timestamp outside the library's 5-minute window is accepted and marked:
+    BigCommerce's retries may keep the first timestamp (UNCONFIRMED), the token header already authenticates
+    the sender, and a replay is harmless because events are deduplicated on their hash."""
+    msg_id, timestamp, signature = (headers.get("webhook-id"), headers.get("webhook-timestamp"),
+                                    headers.get("webhook-signature"))
+    if not (msg_id or timestamp or signature):
+        return InboundEvent.Signature.ABSENT
+    if not (msg_id and timestamp and signature) or not settings.BIGCOMMERCE_CLIENT_SECRET:
+        raise WebhookRejected(401, "incomplete webhook signature headers")
+    hook = Webhook(base64.b64encode(settings.BIGCOMMERCE_CLIENT_SECRET.encode()).decode())
+    try:
+        hook.verify(body, {"webhook-id": msg_id, "webhook-timestamp": timestamp, "webhook-signature": signature},
+                    json_parse=False)
+        return InboundEvent.Signature.VALID
+    except WebhookVerificationError as exc:
+        if "timestamp" not in str(exc).lower():
+            raise WebhookRejected(401, "webhook signature does not verify") from None
+    try:
+        when = datetime.fromtimestamp(float(timestamp), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise WebhookRejected(401, "invalid webhook-timestamp") from None
+    expected = hook.sign(msg_id=msg_id, timestamp=when, data=body.decode()).split(",", 1)[1]
+    for candidate in signature.split(" "):
+        version, _, value = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(value.encode(), expected.encode()):
+            logger.info("Webhook %s signed with a timestamp outside the 5-minute window", msg_id)
+            return InboundEvent.Signature.VALID_STALE
+    raise WebhookRejected(401, "webhook signature does not verify")
+
+
+def inbound_event_enqueue(event_id: int) -> bool:
+    """Hand the event to a worker. Never blocks or fails the caller when the broker is down: the row is
+    marked due and the sweeper enqueues it once the broker is back."""
+    from bigcommerce_app.inbox.tasks import inbound_event_process
+
+    try:
+        inbound_event_process.apply_async((event_id,), retry=False)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any broker failure; the event is safe in the database
+        logger.warning("Could not enqueue inbound event %s (%s): the sweeper will", event_id,
+                       exc.__class__.__name__)
+        InboundEvent.objects.filter(pk=event_id, status=InboundEvent.Status.PENDING,
+                                    next_attempt_at__isnull=True).update(next_attempt_at=timezone.now())
+        return False
+
+
+# --- Process ------------------------------------------------------------------------------------------------
+
+def _claimable(now) -> Q:
+    pending = Q(status=InboundEvent.Status.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    abandoned = Q(status=InboundEvent.Status.PROCESSING, lease_until__lt=now)
+    return pending | abandoned
+
+
+def inbound_event_process(event_id: int) -> str:
+    """Claim the event (one conditional UPDATE, so duplicates of the task cannot both run it), dispatch it to
+    its scope's handler and record the outcome. Returns the resulting status."""
+    now = timezone.now()
+    claimed = InboundEvent.objects.filter(_claimable(now), pk=event_id).update(
+        status=InboundEvent.Status.PROCESSING, lease_until=now + LEASE, attempts=F("attempts") + 1)
+    if not claimed:
+        return "not-claimed"
+    event = InboundEvent.objects.select_related("store").get(pk=event_id)
+    handler = registry.handler_for(event.scope)
+    if handler is None:
+        return _finish(event, InboundEvent.Status.SKIPPED, f"no handler for {event.scope}")
+    if event.store.status == Store.Status.UNINSTALLED:
+        return _finish(event, InboundEvent.Status.SKIPPED, "store uninstalled")
+    try:
+        result = handler(event)
+    except EventSkipped as exc:
+        return _finish(event, InboundEvent.Status.SKIPPED, str(exc))
+    except EventDeferred as exc:
+        return _finish(event, InboundEvent.Status.PENDING, str(exc),
+                       next_attempt_at=timezone.now() + timedelta(seconds=exc.retry_in))
+    except (VendorError, SoftTimeLimitExceeded) as exc:
+        transient = isinstance(exc, SoftTimeLimitExceeded) or exc.transient
+        reason = str(exc) if isinstance(exc, VendorError) else "time limit exceeded"
+        if transient and event.attempts <= len(RETRY_DELAYS):
+            delay = RETRY_DELAYS[event.attempts - 1]
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after:
+                delay = max(delay, float(retry_after))
+            return _finish(event, InboundEvent.Status.PENDING, f"will retry: {reason}",
+                           next_attempt_at=timezone.now() + timedelta(seconds=delay))
+        return _finish(event, InboundEvent.Status.FAILED, reason)
+    except Exception as exc:
+        logger.exception("Handler for %s event %s failed", event.scope, event.pk)
+        return _finish(event, InboundEvent.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
+    return _finish(event, InboundEvent.Status.DONE, str(result or ""))
+
+
+def _finish(event: InboundEvent, status: str, result: str, *, next_attempt_at=None) -> str:
+    final = status in (InboundEvent.Status.DONE, InboundEvent.Status.SKIPPED, InboundEvent.Status.FAILED)
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=status, result=result[:2000], lease_until=None, next_attempt_at=next_attempt_at,
+        processed_at=timezone.now() if final else None)
+    if status == InboundEvent.Status.FAILED:
+        logger.warning("Inbound event %s (%s) failed: %s", event.pk, event.scope, result)
+    return status
+
+
+# --- Sweep and replay ---------------------------------------------------------------------------------------
+
+def inbound_events_sweep(*, stale_after: timedelta | None = None, limit: int = 500) -> int:
+    """Re-enqueue events that are due: retried/deferred ones whose time came, ones the broker never got
+    (marked due at intake), ones still pending `stale_after` after receipt (message lost), and ones whose
+    worker died mid-processing (lease expired)."""
+    now = timezone.now()
+    stale_after = stale_after if stale_after is not None else timedelta(
+        seconds=getattr(settings, "INBOX_STALE_AFTER_SECONDS", 60))
+    due = (Q(status=InboundEvent.Status.PENDING, next_attempt_at__lte=now)
+           | Q(status=InboundEvent.Status.PENDING, next_attempt_at__isnull=True, received_at__lte=now - stale_after)
+           | Q(status=InboundEvent.Status.PROCESSING, lease_until__lt=now))
+    ids = list(InboundEvent.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:limit])
+    for event_id in ids:
+        if not inbound_event_enqueue(event_id):
+            break  # broker still down: try again next sweep
+    return len(ids)
+
+
+def inbound_event_replay(event: InboundEvent) -> InboundEvent:
+    """Process a finished (failed, skipped or done) event again, from the console."""
+    if event.status in (InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING):
+        return event
+    InboundEvent.objects.filter(pk=event.pk).update(status=InboundEvent.Status.PENDING, next_attempt_at=None,
+                                                    lease_until=None, processed_at=None,
+                                                    result="replay requested")
+    transaction.on_commit(lambda: inbound_event_enqueue(event.pk))
+    event.refresh_from_db()
+    return event

@@ -1,0 +1,20 @@
+"""`POST /webhooks/bigcommerce` (DECISIONS §2): thin; the service authenticates, stores and enqueues."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from bigcommerce_app.inbox import services
+
+
+@csrf_exempt
+@require_POST
+def bigcommerce_webhook(request: HttpRequest) -> HttpResponse:
+    try:
+        services.webhook_receive(body=request.body, headers=request.headers)
+    except services.WebhookRejected as exc:
+        return JsonResponse({"error": exc.message}, status=exc.status)
+    # BigCommerce only needs a 2xx; an empty body keeps the acknowledgement small (bigcommerce.md §3.4).
+    return HttpResponse(status=200)
