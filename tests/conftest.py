@@ -4,6 +4,7 @@ flow, and the rule that integration tests run for real under CI=true."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from django.conf import settings as django_settings
@@ -13,16 +14,22 @@ from tests.fakes.bigcommerce import FakeBigCommerce
 CI = os.environ.get("CI", "").lower() == "true"
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def pytest_collection_modifyitems(config, items):
     services_up = django_settings.POSTGRES_AVAILABLE and django_settings.REDIS_AVAILABLE
     if CI and not services_up:
         raise pytest.UsageError("CI=true but PostgreSQL/Redis are not reachable: integration tests cannot be skipped")
-    if services_up:
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL and Redis on 127.0.0.1 (they run for real under CI=true)")
+    if CI and not CHROMIUM:
+        raise pytest.UsageError("CI=true but Debian's chromium is not installed: browser tests cannot be skipped")
+    skip_services = pytest.mark.skip(reason="needs PostgreSQL and Redis on 127.0.0.1 (run for real under CI=true)")
+    skip_browser = pytest.mark.skip(reason="needs Debian's chromium (apt-get install chromium; .ci/run installs it)")
     for item in items:
-        if "integration" in item.keywords:
-            item.add_marker(skip)
+        if "integration" in item.keywords and not services_up:
+            item.add_marker(skip_services)
+        if "browser" in item.keywords and not CHROMIUM:
+            item.add_marker(skip_browser)
 
 
 @pytest.fixture(scope="session")
