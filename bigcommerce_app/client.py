@@ -345,6 +345,11 @@ class BigCommerceClient:
         params = {"id:in": ",".join(str(int(pid)) for pid in product_ids)}
         return list(self.products(include=include, params=params))
 
+    # Variants by SKU for recurring-order placement (issue 7) -------------------------------------------------
+    def variants_find(self, **filters) -> list[dict]:
+        """Catalog variants matching `filters` (e.g. `sku`, `product_id:in`), every page."""
+        return list(self.v3_list("/v3/catalog/variants", filters))
+
 
 def client_for_store(store) -> BigCommerceClient:
     """A client for a Store row; a 401 marks the store as needing re-authorization (bigcommerce.md §8.8)."""

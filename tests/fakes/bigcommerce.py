@@ -337,6 +337,7 @@ class FakeBigCommerce(FakeServer):
         r("GET", s + r"/v3/catalog/products/(?P<id>\d+)", self.api(self.h_product))
         r("GET", s + r"/v3/catalog/products/(?P<id>\d+)/modifiers", self.api(self.h_modifiers))
         r("GET", s + r"/v3/catalog/products/(?P<id>\d+)/variants", self.api(self.h_variants))
+        r("GET", s + r"/v3/catalog/variants", self.api(self.h_variants_find))
         r("GET", s + r"/v3/catalog/trees", self.api(self.h_trees))
         r("GET", s + r"/v3/catalog/trees/(?P<id>\d+)/categories", self.api(self.h_tree_categories))
         r("GET", s + r"/v2/orders", self.api(self.h_orders_list))
@@ -543,6 +544,15 @@ class FakeBigCommerce(FakeServer):
         if not product:
             return self.v3_error(404, "The requested product was not found.")
         return self.paginate(request, product["variants"])
+
+    def h_variants_find(self, request, store):
+        rows = [v for p in sorted(store.products.values(), key=lambda p: p["id"]) for v in p["variants"]]
+        if request.q("sku"):
+            rows = [v for v in rows if v["sku"] == request.q("sku")]
+        if request.q("product_id:in"):
+            wanted = {int(x) for x in request.q("product_id:in").split(",") if x}
+            rows = [v for v in rows if v["product_id"] in wanted]
+        return self.paginate(request, rows)
 
     def h_trees(self, request, store):
         return self.paginate(request, store.trees)
