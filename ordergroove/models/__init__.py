@@ -1,5 +1,6 @@
 """Ordergroove app models, one module per feature; each is imported here so Django sees it."""
 
+from ordergroove.models.deliveries import CustomerSyncState, Delivery, DeliveryAttempt, PurchasePost  # noqa: F401
 from ordergroove.models.events import OrdergrooveEvent  # noqa: F401
 from ordergroove.models.placements import OrderPlacement  # noqa: F401
 from ordergroove.models.settings import ENVIRONMENT_PRESETS, OrdergrooveSettings
