@@ -1,2 +1,4 @@
 """Celery tasks of this app (thin: each calls a service). Feature modules' tasks are imported here so that
 the worker's autodiscovery registers them."""
+
+from feeds.products.tasks import product_export_run  # noqa: E402,F401

@@ -1,15 +1,21 @@
-"""Product subscription settings: what the imported CSV says about each product (seed 002)."""
+"""Product subscription settings: what the imported CSV says about each product (seed 002), the imports that
+produced them (kept for compare and rollback) and the background CSV exports of the catalog."""
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
+
+# every_period codes (seed 002 "Frequency Options Table"; ordergroove.md §7: 1 days, 2 weeks, 3 months).
+EVERY_PERIOD_NAMES = {1: "days", 2: "weeks", 3: "months"}
 
 
 class ProductSubscriptionSetting(models.Model):
     """One product's subscription configuration from the imported CSV (seed 002, DECISIONS §3.8).
 
     `frequencies` holds the parsed Frequency cell: a list of
-    {"name", "option_id", "every", "every_period", "is_default"} (option_id = modifier option value id).
+    {"name", "option_id", "every", "every_period", "is_default"} (option_id = modifier option value id,
+    every/every_period ints, is_default a bool). every = every_period = 0 is the one-time purchase option.
     """
 
     store = models.ForeignKey("bigcommerce_app.Store", on_delete=models.CASCADE, related_name="product_settings")
@@ -22,6 +28,9 @@ class ProductSubscriptionSetting(models.Model):
     frequencies = models.JSONField(default=list, blank=True)
     # Feed `discontinued=1` cancels every subscription of the product: only with an explicit opt-in.
     discontinued = models.BooleanField(default=False)
+    # The import that last wrote this row (None: written before imports were recorded, or by code).
+    source_import = models.ForeignKey("feeds.ProductSettingsImport", null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -41,3 +50,110 @@ class ProductSubscriptionSetting(models.Model):
     @property
     def default_frequency(self) -> dict | None:
         return next((f for f in self.frequencies if f.get("is_default")), None)
+
+    def snapshot(self) -> dict:
+        """The row as plain data: what an import keeps to compare and roll back."""
+        return {"bc_product_id": self.bc_product_id, "sku": self.sku, "name": self.name,
+                "modifier_id": self.modifier_id, "modifier_name": self.modifier_name,
+                "autoship_eligible": self.autoship_eligible, "frequencies": self.frequencies}
+
+
+class ProductSettingsImport(models.Model):
+    """One uploaded CSV. An applied import keeps, for every product it touched, the settings before
+    (`previous`, None = the product had none) and after (`applied`): enough to show what changed and to
+    roll it back. A rejected import keeps its errors and changed nothing."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        REJECTED = "rejected", "Rejected"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+
+    store = models.ForeignKey("bigcommerce_app.Store", on_delete=models.CASCADE, related_name="product_imports")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    uploaded_by = models.CharField(max_length=255, blank=True, default="")
+    row_count = models.PositiveIntegerField(default=0)
+    # [{"row", "column", "reason"}] (row = line number in the file, header = 1).
+    errors = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    # {"<bc_product_id>": snapshot or None}
+    previous = models.JSONField(default=dict, blank=True)
+    applied = models.JSONField(default=dict, blank=True)
+    summary = models.JSONField(default=dict, blank=True)  # {"added", "changed", "unchanged"}
+    created_at = models.DateTimeField(default=timezone.now)
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
+    rolled_back_by = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["store", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.store_id} ({self.status})"
+
+
+class ProductExportJob(models.Model):
+    """A background walk of the BigCommerce catalog that writes the product CSV (seed 002 "Initiate Export").
+
+    The CSV is kept as one chunk per catalog page (`ProductExportChunk`), so the job never holds the catalog
+    in memory, can resume after a worker restart or a long rate-limit wait, and any web process can stream
+    the download."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    store = models.ForeignKey("bigcommerce_app.Store", on_delete=models.CASCADE, related_name="product_exports")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.CharField(max_length=255, blank=True, default="")
+    next_page = models.PositiveIntegerField(default=1)
+    total_pages = models.PositiveIntegerField(null=True, blank=True)
+    products_done = models.PositiveIntegerField(default=0)
+    products_total = models.PositiveIntegerField(null=True, blank=True)
+    subscription_products = models.PositiveIntegerField(default=0)
+    requests_made = models.PositiveIntegerField(default=0)
+    rate_limit_waits = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of {self.store_id} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if not self.products_total:
+            return 0
+        return min(99, int(self.products_done * 100 / self.products_total))
+
+    @property
+    def file_name(self) -> str:
+        return f"products-{self.store.store_hash}-{self.created_at:%Y%m%d-%H%M%S}.csv"
+
+
+class ProductExportChunk(models.Model):
+    """The CSV rows (no header) of one catalog page of an export; rewriting a page is idempotent."""
+
+    job = models.ForeignKey(ProductExportJob, on_delete=models.CASCADE, related_name="chunks")
+    page = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField(default=0)
+    text = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "page"], name="uniq_export_chunk")]
+        ordering = ["page"]
+
+    def __str__(self) -> str:
+        return f"page {self.page} of export {self.job_id}"

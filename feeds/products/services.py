@@ -1,0 +1,398 @@
+"""Writes of the product CSV feature (seed 002 "Product Feed Configuration"): the background catalog export,
+the all-or-nothing import of subscription settings, and rolling an import back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from bigcommerce_app.client import (
+    BigCommerceClient,
+    BigCommerceError,
+    BigCommerceRateLimited,
+    client_for_store,
+)
+from bigcommerce_app.models import Store
+from bigcommerce_app.services import audit
+from feeds.models import ProductExportChunk, ProductExportJob, ProductSettingsImport, ProductSubscriptionSetting
+from feeds.products import csvfile
+from feeds.products.frequency import FrequencyError, frequency_parse, frequency_validate
+
+logger = logging.getLogger(__name__)
+
+# A job that has not written progress for this long lost its worker: a new export may start.
+EXPORT_STALE_AFTER = timedelta(minutes=10)
+# One task run works this long, then re-enqueues itself (well inside CELERY_TASK_SOFT_TIME_LIMIT).
+EXPORT_RUN_BUDGET_SECONDS = 60.0
+EXPORT_MAX_CONSECUTIVE_FAILURES = 5
+# Products whose modifiers one import lookup asks for (`id:in`); BigCommerce pages them 10 at a time.
+IMPORT_LOOKUP_BATCH = 50
+MAX_STORED_ERRORS = 2000
+
+
+class ProductSettingsError(Exception):
+    """A request the product CSV feature refuses, with a message for the merchant."""
+
+
+# --- Export ------------------------------------------------------------------------------------------------
+
+def product_export_start(store: Store, *, requested_by: str = "") -> ProductExportJob:
+    """Queue an export; while one is running for the store, that one is returned instead of a second."""
+    from feeds.products.tasks import product_export_run
+
+    with transaction.atomic():
+        Store.objects.select_for_update().filter(pk=store.pk).first()  # one start at a time per store
+        active = ProductExportJob.objects.filter(store=store, status__in=ProductExportJob.ACTIVE).first()
+        if active is not None:
+            last_sign_of_life = active.heartbeat_at or active.created_at
+            if timezone.now() - last_sign_of_life < EXPORT_STALE_AFTER:
+                return active
+            active.status = ProductExportJob.Status.FAILED
+            active.error = "The export stopped making progress (its worker was lost); a new one was started."
+            active.finished_at = timezone.now()
+            active.save(update_fields=["status", "error", "finished_at"])
+        job = ProductExportJob.objects.create(store=store, requested_by=requested_by)
+        audit(store, "product_export_started", actor=requested_by, job_id=job.pk)
+        transaction.on_commit(lambda: product_export_run.delay(job.pk))
+    return job
+
+
+@dataclass
+class ExportProgress:
+    done: bool
+    resume_in: float | None = None  # seconds until the task should run again; None when finished
+
+
+def product_export_run(job_id: int, *, budget_seconds: float = EXPORT_RUN_BUDGET_SECONDS,
+                       client: BigCommerceClient | None = None) -> ExportProgress:
+    """Walk the catalog from the job's next page, one page (≤ 250 products, 10 with modifiers) at a time,
+    writing each page's rows before asking for the next. Stops after `budget_seconds` or when BigCommerce asks
+    for a longer wait than a worker should sleep, so the caller can re-enqueue (DECISIONS §3.13)."""
+    job = ProductExportJob.objects.select_related("store").filter(pk=job_id).first()
+    if job is None or job.status not in ProductExportJob.ACTIVE:
+        return ExportProgress(done=True)
+    store = job.store
+    if not store.is_installed:
+        _export_fail(job, "The app is not installed on this store any more.")
+        return ExportProgress(done=True)
+    client = client or client_for_store(store)
+    if job.status == ProductExportJob.Status.QUEUED:
+        job.status = ProductExportJob.Status.RUNNING
+        job.started_at = timezone.now()
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["status", "started_at", "heartbeat_at"])
+    started = time.monotonic()
+    while True:
+        if time.monotonic() - started > budget_seconds:
+            return ExportProgress(done=False, resume_in=0)
+        requests_before, waits_before = client.requests_made, client.rate_limit_waits
+        try:
+            body = client.products_page(job.next_page, include="modifiers")
+        except BigCommerceRateLimited as exc:
+            _export_account(job, client, requests_before, waits_before, extra_waits=1)
+            return ExportProgress(done=False, resume_in=exc.retry_after)
+        except BigCommerceError as exc:
+            _export_account(job, client, requests_before, waits_before)
+            if exc.transient and job.consecutive_failures + 1 < EXPORT_MAX_CONSECUTIVE_FAILURES:
+                job.consecutive_failures += 1
+                job.error = f"Retrying after: {exc}"
+                job.save(update_fields=["consecutive_failures", "error"])
+                return ExportProgress(done=False, resume_in=min(2 ** job.consecutive_failures, 60))
+            _export_fail(job, f"BigCommerce refused the catalog page {job.next_page}: {exc.message or exc}")
+            return ExportProgress(done=True)
+        _export_page_write(job, body)
+        _export_account(job, client, requests_before, waits_before)
+        pagination = (body.get("meta") or {}).get("pagination") or {}
+        total_pages = int(pagination.get("total_pages") or 1)
+        if not body.get("data") or job.next_page > total_pages:
+            job.status = ProductExportJob.Status.SUCCEEDED
+            job.finished_at = timezone.now()
+            job.products_total = job.products_done
+            job.error = ""
+            job.save()
+            audit(store, "product_export_succeeded", job_id=job.pk, products=job.products_done)
+            return ExportProgress(done=True)
+
+
+def _export_page_write(job: ProductExportJob, body: dict) -> None:
+    products = body.get("data") or []
+    pagination = (body.get("meta") or {}).get("pagination") or {}
+    ids = [int(p["id"]) for p in products]
+    existing = {row["bc_product_id"]: row for row in ProductSubscriptionSetting.objects.filter(
+        store_id=job.store_id, bc_product_id__in=ids).values("bc_product_id", "modifier_id", "autoship_eligible",
+                                                            "frequencies")}
+    rows = [csvfile.export_row(product, existing.get(int(product["id"]))) for product in products]
+    subscription_rows = sum(1 for row in rows if row[3])
+    with transaction.atomic():
+        ProductExportChunk.objects.update_or_create(
+            job=job, page=job.next_page,
+            defaults={"rows": len(rows), "text": csvfile.rows_to_text(rows)})
+        per_page = int(pagination.get("per_page") or len(products) or 1)
+        job.products_done = (job.next_page - 1) * per_page + len(products)
+        # The chunk and the counters commit together, so a page retried after a crash is counted once.
+        job.subscription_products += subscription_rows
+        if pagination.get("total") is not None:
+            job.products_total = int(pagination["total"])
+        job.total_pages = int(pagination.get("total_pages") or 1)
+        job.next_page += 1
+        job.consecutive_failures = 0
+        job.heartbeat_at = timezone.now()
+        job.save()
+
+
+def _export_account(job: ProductExportJob, client: BigCommerceClient, requests_before: int, waits_before: int,
+                    *, extra_waits: int = 0) -> None:
+    job.requests_made += client.requests_made - requests_before
+    job.rate_limit_waits += client.rate_limit_waits - waits_before + extra_waits
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["requests_made", "rate_limit_waits", "heartbeat_at"])
+
+
+def _export_fail(job: ProductExportJob, message: str) -> None:
+    job.status = ProductExportJob.Status.FAILED
+    job.error = message
+    job.finished_at = timezone.now()
+    job.save()
+    audit(job.store, "product_export_failed", job_id=job.pk, error=message)
+
+
+# --- Import ------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Row:
+    number: int
+    product_id: int
+    sku: str
+    name: str
+    modifier_id_cell: str
+    autoship: bool
+    frequencies: list = field(default_factory=list)
+
+
+def _error(errors: list[dict], row: int, column: str, reason: str) -> None:
+    errors.append({"row": row, "column": column, "reason": reason})
+
+
+def _parse_bool(text: str) -> bool | None:
+    value = text.strip().upper()
+    return {"TRUE": True, "FALSE": False}.get(value)
+
+
+def _read_file(data: bytes, errors: list[dict], warnings: list[str]) -> list[_Row]:
+    try:
+        text = csvfile.decode(data)
+        positions, records = csvfile.read_rows(text)
+        raw_rows = list(records)
+    except (csvfile.CsvFileError, UnicodeDecodeError) as exc:
+        reason = str(exc) if isinstance(exc, csvfile.CsvFileError) else "The file is neither UTF-8 nor Windows-1252."
+        _error(errors, 1, "", reason)
+        return []
+
+    def cell(cells: list[str], column: str) -> str:
+        index = positions.get(column)
+        return cells[index] if index is not None and index < len(cells) else ""
+
+    rows: list[_Row] = []
+    seen: dict[int, int] = {}
+    for number, cells in raw_rows:
+        row_ok = True
+        pid_text = cell(cells, csvfile.COL_PRODUCT_ID).strip()
+        product_id = int(pid_text) if pid_text.isdigit() and int(pid_text) > 0 else None
+        if product_id is None:
+            _error(errors, number, csvfile.COL_PRODUCT_ID,
+                   f"'{pid_text}' is not a BigCommerce product id (a positive whole number)."
+                   if pid_text else "The product id is missing.")
+            row_ok = False
+        elif product_id in seen:
+            _error(errors, number, csvfile.COL_PRODUCT_ID,
+                   f"Product {product_id} is already listed on row {seen[product_id]}.")
+            row_ok = False
+        else:
+            seen[product_id] = number
+        autoship_text = cell(cells, csvfile.COL_AUTOSHIP)
+        autoship = _parse_bool(autoship_text)
+        if autoship is None:
+            _error(errors, number, csvfile.COL_AUTOSHIP,
+                   f"'{autoship_text.strip()}' is not TRUE or FALSE." if autoship_text.strip()
+                   else "Autoship Eligible is empty: set TRUE or FALSE.")
+            row_ok = False
+        frequencies = []
+        try:
+            frequencies = frequency_parse(cell(cells, csvfile.COL_FREQUENCY))
+            if autoship:
+                for warning in frequency_validate(frequencies):
+                    warnings.append(f"Row {number}: {warning}")
+        except FrequencyError as exc:
+            _error(errors, number, csvfile.COL_FREQUENCY, str(exc))
+            row_ok = False
+        if row_ok:
+            rows.append(_Row(number=number, product_id=product_id, sku=cell(cells, csvfile.COL_SKU).strip(),
+                             name=cell(cells, csvfile.COL_NAME).strip(),
+                             modifier_id_cell=cell(cells, csvfile.COL_MODIFIER_ID).strip(),
+                             autoship=bool(autoship), frequencies=frequencies))
+    if not raw_rows:
+        _error(errors, 1, "", "The file has a header but no product rows.")
+    return rows
+
+
+def _check_against_catalog(store: Store, rows: list[_Row], errors: list[dict], client: BigCommerceClient | None
+                           ) -> dict[int, dict]:
+    """Option ids must exist on the product's subscription modifier (live catalog). Returns the modifier of
+    each subscription-eligible product."""
+    eligible = [row for row in rows if row.autoship]
+    if not eligible:
+        return {}
+    client = client or client_for_store(store)
+    catalog: dict[int, dict] = {}
+    ids = [row.product_id for row in eligible]
+    for start in range(0, len(ids), IMPORT_LOOKUP_BATCH):
+        for product in client.products_by_ids(ids[start:start + IMPORT_LOOKUP_BATCH], include="modifiers"):
+            catalog[int(product["id"])] = product
+    modifiers: dict[int, dict] = {}
+    for row in eligible:
+        product = catalog.get(row.product_id)
+        if product is None:
+            _error(errors, row.number, csvfile.COL_PRODUCT_ID,
+                   f"Product {row.product_id} does not exist in the BigCommerce catalog.")
+            continue
+        modifier = csvfile.subscription_modifier(product)
+        if modifier is None:
+            _error(errors, row.number, csvfile.COL_AUTOSHIP,
+                   f"Product {row.product_id} has no product modifier whose name contains 'Subscription'; add one "
+                   "in BigCommerce (seed 002 'Offers') and export again.")
+            continue
+        if row.modifier_id_cell and row.modifier_id_cell != str(modifier["id"]):
+            _error(errors, row.number, csvfile.COL_MODIFIER_ID,
+                   f"The product's subscription modifier is now {modifier['id']} ('{modifier.get('name')}'), not "
+                   f"{row.modifier_id_cell}: export again.")
+            continue
+        values = {int(v["id"]): v.get("label", "") for v in modifier.get("option_values") or []}
+        unknown = [f for f in row.frequencies if f.option_id not in values]
+        for option in unknown:
+            listed = ", ".join(f"{vid} ('{label}')" for vid, label in values.items()) or "none"
+            _error(errors, row.number, csvfile.COL_FREQUENCY,
+                   f"option_id {option.option_id} ('{option.name}') is not an option of the modifier "
+                   f"'{modifier.get('name')}' ({modifier['id']}); its options are {listed}.")
+        covered = {f.option_id for f in row.frequencies}
+        missing = [f"{vid} ('{label}')" for vid, label in values.items() if vid not in covered]
+        if missing and not unknown:
+            _error(errors, row.number, csvfile.COL_FREQUENCY,
+                   f"The modifier's option(s) {', '.join(missing)} have no frequency: every option a shopper can "
+                   "choose needs one.")
+        modifiers[row.product_id] = {"modifier": modifier, "product": product}
+    return modifiers
+
+
+def product_settings_import(store: Store, *, data: bytes, file_name: str = "", uploaded_by: str = "",
+                            client: BigCommerceClient | None = None) -> ProductSettingsImport:
+    """Validate every row; apply all of them or none. The result (applied or rejected, with every error by
+    row, column and reason) is recorded and returned."""
+    errors: list[dict] = []
+    warnings: list[str] = []
+    rows = _read_file(data, errors, warnings)
+    catalog: dict[int, dict] = {}
+    if rows and not errors:
+        try:
+            catalog = _check_against_catalog(store, rows, errors, client)
+        except BigCommerceError as exc:
+            _error(errors, 1, "", f"BigCommerce could not be asked for the products' modifiers ({exc.message or exc});"
+                                  " nothing was applied — try again in a minute.")
+    row_count = len(rows) + len({e["row"] for e in errors if e["row"] > 1})
+    if errors:
+        record = ProductSettingsImport.objects.create(
+            store=store, status=ProductSettingsImport.Status.REJECTED, file_name=file_name[:255],
+            uploaded_by=uploaded_by, row_count=row_count, errors=errors[:MAX_STORED_ERRORS], warnings=warnings)
+        record.error_total = len(errors)
+        return record
+    with transaction.atomic():
+        Store.objects.select_for_update().filter(pk=store.pk).first()  # imports and rollbacks take turns
+        ids = [row.product_id for row in rows]
+        current = {s.bc_product_id: s for s in ProductSubscriptionSetting.objects.filter(
+            store=store, bc_product_id__in=ids)}
+        previous = {str(pid): (current[pid].snapshot() if pid in current else None) for pid in ids}
+        record = ProductSettingsImport.objects.create(
+            store=store, status=ProductSettingsImport.Status.APPLIED, file_name=file_name[:255],
+            uploaded_by=uploaded_by, row_count=len(rows), warnings=warnings, previous=previous)
+        applied: dict[str, dict] = {}
+        new_rows = []
+        for row in rows:
+            live = catalog.get(row.product_id)
+            modifier = live["modifier"] if live else None
+            product = live["product"] if live else {}
+            settings_row = ProductSubscriptionSetting(
+                store=store, bc_product_id=row.product_id,
+                sku=(product.get("sku") or row.sku)[:255], name=(product.get("name") or row.name)[:512],
+                modifier_id=modifier["id"] if modifier else (int(row.modifier_id_cell)
+                                                            if row.modifier_id_cell.isdigit() else None),
+                modifier_name=(modifier.get("name", "") if modifier else "")[:255],
+                autoship_eligible=row.autoship, frequencies=[f.as_dict() for f in row.frequencies],
+                source_import=record)
+            if not modifier and current.get(row.product_id) is not None and not row.modifier_id_cell:
+                settings_row.modifier_id = current[row.product_id].modifier_id
+                settings_row.modifier_name = current[row.product_id].modifier_name
+            new_rows.append(settings_row)
+            applied[str(row.product_id)] = settings_row.snapshot()
+        _settings_upsert(new_rows)
+        record.applied = applied
+        record.summary = _summary(previous, applied)
+        record.save(update_fields=["applied", "summary"])
+        audit(store, "product_settings_imported", actor=uploaded_by, import_id=record.pk, **record.summary)
+    record.error_total = 0
+    return record
+
+
+_UPSERT_FIELDS = ["sku", "name", "modifier_id", "modifier_name", "autoship_eligible", "frequencies",
+                  "source_import", "updated_at"]
+
+
+def _settings_upsert(rows: list[ProductSubscriptionSetting]) -> None:
+    now = timezone.now()
+    for row in rows:
+        row.updated_at = now
+    for start in range(0, len(rows), 1000):
+        ProductSubscriptionSetting.objects.bulk_create(
+            rows[start:start + 1000], update_conflicts=True, unique_fields=["store", "bc_product_id"],
+            update_fields=_UPSERT_FIELDS)
+
+
+def _summary(previous: dict, applied: dict) -> dict:
+    added = sum(1 for pid in applied if previous.get(pid) is None)
+    changed = sum(1 for pid in applied if previous.get(pid) is not None and previous[pid] != applied[pid])
+    return {"added": added, "changed": changed, "unchanged": len(applied) - added - changed}
+
+
+def product_settings_rollback(store: Store, import_id: int, *, actor: str = "") -> ProductSettingsImport:
+    """Put back what the most recent applied import replaced (products it added lose their settings)."""
+    with transaction.atomic():
+        Store.objects.select_for_update().filter(pk=store.pk).first()
+        record = ProductSettingsImport.objects.filter(store=store, pk=import_id).first()
+        if record is None:
+            raise ProductSettingsError("That import does not exist.")
+        if record.status != ProductSettingsImport.Status.APPLIED:
+            raise ProductSettingsError(f"Import #{record.pk} was {record.get_status_display().lower()}: there is "
+                                       "nothing to roll back.")
+        latest = ProductSettingsImport.objects.filter(
+            store=store, status=ProductSettingsImport.Status.APPLIED).order_by("-created_at", "-pk").first()
+        if latest.pk != record.pk:
+            raise ProductSettingsError(f"Only the most recent applied import can be rolled back; import #{latest.pk} "
+                                       f"was applied after #{record.pk}. Roll that one back first.")
+        gone = [int(pid) for pid, snap in record.previous.items() if snap is None]
+        ProductSubscriptionSetting.objects.filter(store=store, bc_product_id__in=gone).delete()
+        earlier = ProductSettingsImport.objects.filter(
+            store=store, status=ProductSettingsImport.Status.APPLIED).exclude(pk=record.pk).order_by(
+            "-created_at", "-pk").first()
+        restored = [ProductSubscriptionSetting(store=store, source_import=earlier, **snap)
+                    for snap in record.previous.values() if snap is not None]
+        _settings_upsert(restored)
+        record.status = ProductSettingsImport.Status.ROLLED_BACK
+        record.rolled_back_at = timezone.now()
+        record.rolled_back_by = actor
+        record.save(update_fields=["status", "rolled_back_at", "rolled_back_by"])
+        audit(store, "product_settings_rolled_back", actor=actor, import_id=record.pk,
+              restored=len(restored), removed=len(gone))
+    return record
