@@ -1,0 +1,475 @@
+"""The Ordergroove client: the ONLY module that builds Ordergroove requests (URLs, headers, bodies).
+
+Contract (other apps code against exactly this):
+
+``classify(status: int | None) -> Outcome`` — DECISIONS §3.13, expressed once for every caller:
+
+    ============================  ==============  ==========================================================
+    HTTP status                   Outcome         what the caller does
+    ============================  ==============  ==========================================================
+    200, 201, 202, 204, 206       SUCCESS         done (202 on purchase_post_status = still pending)
+    207                           PARTIAL         done, and alert (some subscriptions failed)
+    409                           DUPLICATE       already received = success; never re-send with a new id
+    429                           RATE_LIMITED    retry after ``retry_after`` seconds
+    400, 401, 403, other 4xx/3xx  FAILED          fail at once, keep the response; alert on 400/401/403
+    5xx, None (timeout/no answer) RETRY           3 tries within 10 min, then +24 h, then failed
+    ============================  ==============  ==========================================================
+
+``Outcome`` (enum): SUCCESS, DUPLICATE, PARTIAL, FAILED, RETRY, RATE_LIMITED.
+
+``OrdergrooveResponse`` (dataclass) — what every call returns; calls NEVER raise for HTTP statuses or transport
+errors (only for programming errors such as a missing hash key, raised as ``OrdergrooveError`` with no status):
+    ``status`` (int | None: None = no answer), ``body`` (str, at most 10 000 chars), ``data`` (parsed JSON or None),
+    ``outcome`` (Outcome), ``duration_ms``, ``request_summary`` (method, url, headers and body with every secret
+    masked: safe to store), ``error`` (human message, "" on success), ``retry_after`` (seconds or None),
+    ``auth_scope`` ("customer" = JSON authorization header, "application" = x-api-key, "body" = ts/sig inside the
+    body), ``transliterated_fields`` (dotted paths whose non-ASCII text was transliterated, DECISIONS §3.15).
+    Properties: ``ok`` (SUCCESS/DUPLICATE/PARTIAL), ``pending`` (HTTP 202), ``should_alert`` (PARTIAL or
+    400/401/403), ``subs_req_id``. ``raise_for_outcome()`` raises ``OrdergrooveError`` unless ``ok``.
+
+``OrdergrooveError(middleware.http.VendorError)``: ``vendor = "Ordergroove"``; keeps ``status``, ``body``,
+``headers``, ``kind`` and ``response`` (the OrdergrooveResponse, when there is one).
+
+``OrdergrooveClient(og_settings)`` — one per ``OrdergrooveSettings`` row (per-store base URLs, staging or
+production; ``settings.ORDERGROOVE_TIMEOUT`` = 5 s on every call):
+
+- ``purchase_post(payload, *, sig_field) -> OrdergrooveResponse``: ``POST {subscription_api_url}``, body
+  ``create_request=`` + encodeURIComponent(JSON.stringify(payload)) (DECISIONS §3.3), ``Content-Type:
+  application/json``, JSON ``authorization`` header, customer scope, ``sig_field`` = BigCommerce customer id.
+  ``payload["merchant_id"]`` is filled in when missing. Payment fields are passed in PLAINTEXT
+  (``payment.cc_exp_date`` as MM/YYYY, ``cc_holder``, ``cc_number``) and the client AES-encrypts them; a value
+  that already is AES ciphertext under the store's key is left alone (never encrypted twice). Success →
+  ``response.subs_req_id``. 409 → DUPLICATE.
+- ``purchase_post_status(subs_req_id, *, sig_field=None)``: ``GET {sc host}/subscription/{id}/response``.
+  Auth: ``x-api-key`` (Application scope, R-PPS) when the store has an API key, else customer scope over
+  ``sig_field``; ``response.auth_scope`` says which. 202 = pending (``response.pending``), 200 = result in ``data``.
+- ``set_contact_details(merchant_user_id, *, email, phone_number=None)``: ``PATCH {api_url}/customers/{id}/
+  set_contact_details`` with JSON ``{"email", "merchant", "merchant_user_id"[, "phone_number"]}`` (phone omitted
+  when unknown), customer scope over ``merchant_user_id`` (DECISIONS §3.5).
+- ``update_payment_default(merchant_user_id, payment)``: ``POST {legacy_api_url}/customer/update_payment_default``,
+  body ``update_request=<JSON>`` in which every string value is URL-encoded on its own and the whole body is not
+  (DECISIONS §3.4); ts/sig inside ``user`` (``auth_scope`` "body"). ``payment`` is plaintext:
+  ``{card_type, cc_exp_date (MM/YYYY; "12/2099" for PayPal), cc_last_4, cc_holder, token_id, label?,
+  payment_method?, billing{first_name, last_name, phone, address, address2, city, country_code, zip_postal_code,
+  fax, state_province_code, company_name}}``. The client AES-encrypts ``cc_exp_date``, ``cc_last_4`` and
+  ``cc_holder`` (ordergroove.md §5.2, D-CPU); ``token_id``, ``card_type`` and billing stay plain. ``card_type`` may
+  be a number or a brand name (VISA, MASTERCARD, AMEX, DISCOVER, DINERS, JCB). Success iff the body is
+  ``SUCCESS``; any other body is FAILED with that text as ``error`` (whatever the HTTP status).
+- ``customer(merchant_user_id)``: ``GET {api_url}/customers/{id}/`` (customer scope); 404 = not an Ordergroove
+  customer (``outcome`` FAILED, ``status`` 404).
+- ``live_subscriptions(merchant_user_id)``: ``GET {api_url}/subscriptions/?live=True`` (customer scope, so only
+  this customer's); ``data["results"]``.
+- ``check_connection()``: a signed read (``customer`` of a probe id). 200/404 mean Ordergroove accepted the merchant
+  id and hash key → SUCCESS; 401/403 → FAILED with "check the merchant ID and hash key"; no answer → RETRY.
+
+Module helpers: ``encode_uri_component(s)`` (JavaScript semantics), ``to_ascii(obj) -> (obj, changed_paths)``,
+``card_type_code(value) -> str``.
+"""
+
+from __future__ import annotations
+
+import copy
+import email.utils
+import enum
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from anyascii import anyascii
+from django.conf import settings
+
+from middleware.http import VendorError, send
+from ordergroove import crypto, signatures
+
+logger = logging.getLogger(__name__)
+
+BODY_KEEP_CHARS = 10_000
+DEFAULT_RATE_LIMIT_WAIT = 60.0
+CONNECTION_PROBE_ID = "bc-og-connection-check"
+
+# R-CCT; DECISIONS §3.4 (1-4); G-SFCC / G-M2 brand names.
+CARD_TYPES = {
+    "1": "1", "VISA": "1", "VI": "1",
+    "2": "2", "MASTERCARD": "2", "MASTER": "2", "MC": "2",
+    "3": "3", "AMEX": "3", "AMERICAN EXPRESS": "3", "AMERICAN_EXPRESS": "3", "AE": "3",
+    "4": "4", "DISCOVER": "4", "DI": "4",
+    "5": "5", "DINERS": "5", "DINERS CLUB": "5", "DINERS_CLUB": "5",
+    "6": "6", "JCB": "6",
+}
+
+
+class Outcome(enum.Enum):
+    SUCCESS = "success"
+    DUPLICATE = "duplicate"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    RETRY = "retry"
+    RATE_LIMITED = "rate_limited"
+
+
+def classify(status: int | None) -> Outcome:
+    """DECISIONS §3.13 in one place."""
+    if status is None or status >= 500:
+        return Outcome.RETRY
+    if status == 207:
+        return Outcome.PARTIAL
+    if 200 <= status < 300:
+        return Outcome.SUCCESS
+    if status == 409:
+        return Outcome.DUPLICATE
+    if status == 429:
+        return Outcome.RATE_LIMITED
+    return Outcome.FAILED
+
+
+class OrdergrooveError(VendorError):
+    vendor = "Ordergroove"
+
+    def __init__(self, message: str, *, response: OrdergrooveResponse | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.response = response
+
+
+@dataclass
+class OrdergrooveResponse:
+    status: int | None
+    body: str
+    data: Any
+    outcome: Outcome
+    duration_ms: int
+    request_summary: dict
+    error: str = ""
+    retry_after: float | None = None
+    auth_scope: str = ""
+    transliterated_fields: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (Outcome.SUCCESS, Outcome.DUPLICATE, Outcome.PARTIAL)
+
+    @property
+    def pending(self) -> bool:
+        return self.status == 202
+
+    @property
+    def should_alert(self) -> bool:
+        return self.outcome is Outcome.PARTIAL or (self.outcome is Outcome.FAILED and self.status in (400, 401, 403))
+
+    @property
+    def subs_req_id(self) -> str | None:
+        if isinstance(self.data, dict) and self.data.get("subs_req_id"):
+            return str(self.data["subs_req_id"])
+        return None
+
+    def raise_for_outcome(self) -> OrdergrooveResponse:
+        if self.ok:
+            return self
+        kind = "http" if self.status is not None else ("timeout" if "did not answer" in self.error else "unavailable")
+        raise OrdergrooveError(self.error or f"Ordergroove answered {self.status}", status=self.status,
+                               body=self.body, kind=kind, response=self)
+
+
+# --- Encoding helpers ----------------------------------------------------------------------------------------
+
+def encode_uri_component(value: str) -> str:
+    """JavaScript's encodeURIComponent: everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ) is escaped (UTF-8)."""
+    return quote(value, safe="-_.!~*'()")
+
+
+def json_stringify(value: Any) -> str:
+    """JSON.stringify's output for plain data: no spaces, non-ASCII kept as is (we send ASCII anyway)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def to_ascii(value: Any, path: str = "") -> tuple[Any, list[str]]:
+    """Transliterate every string (DECISIONS §3.15: Ordergroove accepts ASCII only). Returns the new value and
+    the dotted paths that changed, so callers can record that it happened."""
+    changed: list[str] = []
+    if isinstance(value, str):
+        if value.isascii():
+            return value, changed
+        return anyascii(value), [path or "."]
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out[key], sub = to_ascii(item, f"{path}.{key}" if path else str(key))
+            changed.extend(sub)
+        return out, changed
+    if isinstance(value, list | tuple):
+        items = []
+        for index, item in enumerate(value):
+            new, sub = to_ascii(item, f"{path}[{index}]")
+            items.append(new)
+            changed.extend(sub)
+        return items, changed
+    return value, changed
+
+
+def card_type_code(value: Any) -> str:
+    key = str(value or "").strip().upper()
+    if key not in CARD_TYPES:
+        raise OrdergrooveError(f"Unknown card type {value!r} for Ordergroove")
+    return CARD_TYPES[key]
+
+
+def _url_encode_strings(value: Any) -> Any:
+    """Seed 000: each string inside update_request is URL-encoded on its own (numbers and booleans are not)."""
+    if isinstance(value, str):
+        return encode_uri_component(value)
+    if isinstance(value, dict):
+        return {k: _url_encode_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_url_encode_strings(v) for v in value]
+    return value
+
+
+def _mask(value: str | None) -> str:
+    if not value:
+        return ""
+    return f"***{value[-4:]}" if len(value) >= 12 else "***"
+
+
+def retry_after_seconds(headers) -> float:
+    """Retry-After (seconds or HTTP date) or an X-RateLimit-Reset style header (delta or epoch seconds)."""
+    now = time.time()
+    for name in ("Retry-After", "X-RateLimit-Reset", "X-Rate-Limit-Reset", "RateLimit-Reset"):
+        raw = headers.get(name) if headers is not None else None
+        if not raw:
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(raw) if "," in raw else None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - now)
+            continue
+        if number > 1_000_000_000:  # an epoch timestamp
+            return max(0.0, number - now)
+        return max(0.0, number)
+    return DEFAULT_RATE_LIMIT_WAIT
+
+
+def _error_text(status: int | None, body: str, data: Any) -> str:
+    """Ordergroove's own words: `error`, `error_message`, `detail`, `errors` or field errors; else the body."""
+    detail = ""
+    if isinstance(data, dict):
+        for key in ("error", "error_message", "detail", "message", "result"):
+            if data.get(key):
+                detail = str(data[key])
+                break
+        else:
+            errors = data.get("errors", data)
+            detail = json.dumps(errors)[:500] if errors else ""
+    elif data is not None:
+        detail = json.dumps(data)[:500]
+    else:
+        detail = (body or "").strip()[:500]
+    prefix = f"Ordergroove answered HTTP {status}"
+    return f"{prefix}: {detail}" if detail else prefix
+
+
+# --- The client ----------------------------------------------------------------------------------------------
+
+class OrdergrooveClient:
+    def __init__(self, og_settings, *, timeout: float | None = None):
+        self.settings = og_settings
+        self.merchant_id: str = og_settings.merchant_id or ""
+        self._hash_key: str = og_settings.hash_key or ""
+        self._api_key: str = og_settings.api_key or ""
+        self.api_url = (og_settings.api_url or "").rstrip("/")
+        self.legacy_api_url = (og_settings.legacy_api_url or "").rstrip("/")
+        self.subscription_api_url = (og_settings.subscription_api_url or "").rstrip("/")
+        self.timeout = settings.ORDERGROOVE_TIMEOUT if timeout is None else timeout
+
+    # URLs (the only place they are built) -----------------------------------------------------------------
+    @property
+    def sc_base_url(self) -> str:
+        """The purchase-post host: `https://sc.ordergroove.com` from `.../subscription/create`."""
+        url = self.subscription_api_url
+        for suffix in ("/subscription/create",):
+            if url.endswith(suffix):
+                return url[: -len(suffix)]
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def _api(self, path: str) -> str:
+        return f"{self.api_url}{path}"
+
+    # Auth ---------------------------------------------------------------------------------------------------
+    def _require_signing(self) -> None:
+        if not (self.merchant_id and self._hash_key):
+            raise OrdergrooveError("Ordergroove merchant ID and hash key are not configured for this store")
+
+    def _customer_scope(self, sig_field: str) -> dict[str, str]:
+        self._require_signing()
+        return {"authorization": signatures.authorization_header(self.merchant_id, sig_field, self._hash_key)}
+
+    # Core exchange ------------------------------------------------------------------------------------------
+    def _exchange(self, method: str, url: str, *, headers: dict[str, str], body: bytes | None = None,
+                  params: dict | None = None, summary_body: Any = None, auth_scope: str,
+                  transliterated: list[str] | None = None) -> OrdergrooveResponse:
+        summary = {
+            "method": method,
+            "url": url + (("?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items()))
+                          if params else ""),
+            "headers": self._masked_headers(headers),
+            "body": summary_body,
+        }
+        started = time.monotonic()
+        try:
+            response, timing = send(method, url, timeout=self.timeout, error_class=OrdergrooveError,
+                                    headers=headers, data=body, params=params)
+        except OrdergrooveError as exc:
+            # No answer at all: retryable, and the caller still gets a record of the attempt.
+            duration = int((time.monotonic() - started) * 1000)
+            logger.warning("Ordergroove %s %s: %s", method, summary["url"], exc)
+            return OrdergrooveResponse(status=None, body="", data=None, outcome=Outcome.RETRY,
+                                       duration_ms=duration, request_summary=summary, error=str(exc),
+                                       auth_scope=auth_scope, transliterated_fields=transliterated or [])
+        text = response.text[:BODY_KEEP_CHARS]
+        try:
+            data = response.json() if text.strip() else None
+        except ValueError:
+            data = None
+        outcome = classify(response.status_code)
+        result = OrdergrooveResponse(
+            status=response.status_code, body=text, data=data, outcome=outcome, duration_ms=timing.duration_ms,
+            request_summary=summary, auth_scope=auth_scope, transliterated_fields=transliterated or [],
+            retry_after=retry_after_seconds(response.headers) if outcome is Outcome.RATE_LIMITED else None,
+        )
+        if outcome not in (Outcome.SUCCESS,):
+            result.error = _error_text(response.status_code, text, data)
+        return result
+
+    def _masked_headers(self, headers: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for key, value in headers.items():
+            if key.lower() == "authorization":
+                try:
+                    parsed = json.loads(value)
+                    parsed["sig"] = _mask(parsed.get("sig"))
+                    out[key] = json.dumps(parsed)
+                except (ValueError, TypeError, AttributeError):
+                    out[key] = "***"
+            elif key.lower() == "x-api-key":
+                out[key] = _mask(value)
+            else:
+                out[key] = value
+        return out
+
+    # Operations -----------------------------------------------------------------------------------------------
+    def purchase_post(self, payload: dict, *, sig_field: str | int) -> OrdergrooveResponse:
+        self._require_signing()
+        body_obj, changed = to_ascii(copy.deepcopy(payload))
+        if "merchant_id" not in body_obj:
+            body_obj = {"merchant_id": self.merchant_id, **body_obj}
+        payment = body_obj.get("payment")
+        if isinstance(payment, dict):
+            for name in ("cc_exp_date", "cc_holder", "cc_number"):
+                if payment.get(name):
+                    payment[name] = self._encrypt_once(str(payment[name]))
+            if payment.get("cc_type") not in (None, ""):
+                payment["cc_type"] = card_type_code(payment["cc_type"])
+        body = "create_request=" + encode_uri_component(json_stringify(body_obj))
+        headers = {**self._customer_scope(str(sig_field)), "Content-Type": "application/json",
+                   "Accept": "application/json"}
+        return self._exchange("POST", self.subscription_api_url, headers=headers, body=body.encode("ascii"),
+                              summary_body={"create_request": _masked_payload(body_obj)}, auth_scope="customer",
+                              transliterated=changed)
+
+    def purchase_post_status(self, subs_req_id: str, *, sig_field: str | int | None = None) -> OrdergrooveResponse:
+        url = f"{self.sc_base_url}/subscription/{quote(str(subs_req_id), safe='')}/response"
+        if self._api_key:
+            headers, scope = signatures.api_key_headers(self._api_key), "application"
+        elif sig_field is not None:
+            headers, scope = self._customer_scope(str(sig_field)), "customer"
+        else:
+            raise OrdergrooveError("Purchase post status needs the store's application API key "
+                                   "(or the customer id for customer scope)")
+        return self._exchange("GET", url, headers={**headers, "Accept": "application/json"}, auth_scope=scope)
+
+    def set_contact_details(self, merchant_user_id: str | int, *, email: str,
+                            phone_number: str | None = None) -> OrdergrooveResponse:
+        body_obj: dict[str, Any] = {"email": email, "merchant": self.merchant_id,
+                                    "merchant_user_id": str(merchant_user_id)}
+        if phone_number:
+            body_obj["phone_number"] = phone_number
+        body_obj, changed = to_ascii(body_obj)
+        url = self._api(f"/customers/{quote(str(merchant_user_id), safe='')}/set_contact_details")
+        headers = {**self._customer_scope(str(merchant_user_id)), "Content-Type": "application/json",
+                   "Accept": "application/json"}
+        return self._exchange("PATCH", url, headers=headers, body=json.dumps(body_obj).encode("ascii"),
+                              summary_body=body_obj, auth_scope="customer", transliterated=changed)
+
+    def update_payment_default(self, merchant_user_id: str | int, payment: dict) -> OrdergrooveResponse:
+        self._require_signing()
+        plain, changed = to_ascii(copy.deepcopy(payment))
+        out: dict[str, Any] = {}
+        for key in ("label", "payment_method", "card_type", "cc_exp_date", "cc_last_4", "cc_holder", "token_id"):
+            if plain.get(key) in (None, ""):
+                continue
+            value = str(plain[key])
+            if key == "card_type":
+                value = card_type_code(value)
+            elif key in ("cc_exp_date", "cc_last_4", "cc_holder"):
+                value = self._encrypt_once(value)
+            out[key] = value
+        if plain.get("billing"):
+            out["billing"] = {k: str(v) for k, v in plain["billing"].items() if v not in (None, "")}
+        ts, sig = signatures.sign(str(merchant_user_id), self._hash_key)
+        request_obj = {"merchant_id": self.merchant_id,
+                       "user": {"user_id": str(merchant_user_id), "ts": str(ts), "sig": sig},
+                       "payment": out}
+        body = "update_request=" + json.dumps(_url_encode_strings(request_obj), separators=(",", ":"))
+        url = f"{self.legacy_api_url}/customer/update_payment_default"
+        summary_obj = copy.deepcopy(request_obj)
+        summary_obj["user"]["sig"] = _mask(sig)
+        summary_obj["payment"] = _masked_payload({"payment": out})["payment"]
+        result = self._exchange("POST", url, headers={"Content-Type": "application/json"},
+                                body=body.encode("ascii"), summary_body={"update_request": summary_obj},
+                                auth_scope="body", transliterated=["payment." + p for p in changed])
+        if result.status is not None:
+            text = result.body.strip()
+            if text.startswith('"') and text.endswith('"'):
+                text = text[1:-1]
+            if result.outcome is Outcome.SUCCESS and text != "SUCCESS":
+                result.outcome = Outcome.FAILED
+                result.error = f"Ordergroove refused the payment update: {text or '(empty answer)'}"
+        return result
+
+    def customer(self, merchant_user_id: str | int) -> OrdergrooveResponse:
+        url = self._api(f"/customers/{quote(str(merchant_user_id), safe='')}/")
+        headers = {**self._customer_scope(str(merchant_user_id)), "Accept": "application/json"}
+        return self._exchange("GET", url, headers=headers, auth_scope="customer")
+
+    def live_subscriptions(self, merchant_user_id: str | int) -> OrdergrooveResponse:
+        url = self._api("/subscriptions/")
+        headers = {**self._customer_scope(str(merchant_user_id)), "Accept": "application/json"}
+        return self._exchange("GET", url, headers=headers, params={"live": "True"}, auth_scope="customer")
+
+    def check_connection(self) -> OrdergrooveResponse:
+        result = self.customer(CONNECTION_PROBE_ID)
+        if result.status in (200, 404):
+            result.outcome, result.error = Outcome.SUCCESS, ""
+        elif result.status in (401, 403):
+            result.outcome = Outcome.FAILED
+            result.error = f"Ordergroove refused the signature: check the merchant ID and hash key ({result.error})"
+        return result
+
+    # Helpers --------------------------------------------------------------------------------------------------
+    def _encrypt_once(self, value: str) -> str:
+        if crypto.is_aes_ciphertext(value, self._hash_key):
+            return value
+        return crypto.aes_encrypt(value, self._hash_key)
+
+
+def _masked_payload(obj: dict) -> dict:
+    """A copy safe to store: the stored-instrument token shows only its end."""
+    masked = copy.deepcopy(obj)
+    payment = masked.get("payment")
+    if isinstance(payment, dict) and payment.get("token_id"):
+        payment["token_id"] = _mask(str(payment["token_id"]))
+    return masked
