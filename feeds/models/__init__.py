@@ -6,7 +6,8 @@ from feeds.models.products import (
     ProductSettingsImport,
     ProductSubscriptionSetting,
 )
+from feeds.models.runs import FeedRun
 from feeds.models.settings import FEED_TIME_ZONE, FeedSettings
 
 __all__ = ["FEED_TIME_ZONE", "FeedSettings", "ProductSubscriptionSetting", "ProductExportChunk", "ProductExportJob",
-           "ProductSettingsImport"]
+           "ProductSettingsImport", "FeedRun"]
