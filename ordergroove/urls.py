@@ -1,1 +1,6 @@
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns: list = [
+    path("", include("ordergroove.placement.urls")),
+    path("", include("ordergroove.events.urls")),
+]

@@ -1,0 +1,209 @@
+"""Ordergroove webhook events: verify, store once per event id, then act on them asynchronously.
+
+Ordergroove gives a delivery 5 seconds (ordergroove.md §9.3), so the request only verifies the signature and
+inserts one row; alerts (which may send e-mail) are raised by a task, and a periodic sweep picks up any event
+whose task never ran.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bigcommerce_app.models import Store
+from bigcommerce_app.services import alert_raise, alert_resolve
+from ordergroove import signatures
+from ordergroove.models import OrdergrooveEvent, OrdergrooveSettings
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Ordergroove-Signature"
+# Placement outcomes the merchant must see (issue 7): rejected or erroring recurring orders.
+ALERT_EVENT_TYPES = {
+    "order.reject": ("error", "Ordergroove rejected recurring order {order}: {message}"),
+    "order.generic_error": ("error", "Ordergroove could not place recurring order {order} (generic error, it will "
+                                     "retry): {message}"),
+    "order.retryable_placement_failure": ("warning", "Recurring order {order} failed to place and is in "
+                                                     "Ordergroove's retry flow: {message}"),
+}
+RESOLVING_EVENT_TYPES = {"order.success", "order.cancel", "order.skip_order", "order.delete"}
+
+
+def max_body_bytes() -> int:
+    return int(getattr(settings, "ORDERGROOVE_WEBHOOK_MAX_BODY_BYTES", 1024 * 1024))
+
+
+class EventRejected(Exception):
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class EventReceipt:
+    event: OrdergrooveEvent
+    created: bool
+
+
+def _object(payload: dict) -> dict:
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    obj = data.get("object") if isinstance(data.get("object"), dict) else {}
+    return obj
+
+
+def _candidate_stores(payload: dict, store_hash: str | None) -> list[OrdergrooveSettings]:
+    """Stores whose key may have signed this delivery: the `store` named in the target URL, else the one whose
+    Ordergroove merchant id is in the payload, else (subscriber events carry no merchant) every store with a key."""
+    qs = OrdergrooveSettings.objects.select_related("store").exclude(webhook_verification_key="").exclude(
+        store__status=Store.Status.UNINSTALLED)
+    if store_hash:
+        return list(qs.filter(store__store_hash=store_hash))
+    obj = _object(payload)
+    merchant = obj.get("merchant") or payload.get("merchant")
+    if isinstance(merchant, str) and merchant:
+        matching = list(qs.filter(merchant_id=merchant))
+        if matching:
+            return matching
+    return list(qs[:200])
+
+
+def _text(value, limit: int) -> str:
+    if value is None:
+        return ""
+    return str(value)[:limit]
+
+
+def _event_fields(payload: dict) -> dict:
+    obj = _object(payload)
+    event_type = _text(payload.get("type"), 64)
+    resource = event_type.split(".", 1)[0] if "." in event_type else _text(obj.get("type"), 32).lower()
+    public_id = _text(obj.get("public_id"), 64)
+    if resource == "order":
+        og_order = public_id
+    else:
+        order_ref = obj.get("order") or ((payload.get("data") or {}).get("order") if isinstance(
+            payload.get("data"), dict) else None)
+        og_order = _text(order_ref.get("public_id") if isinstance(order_ref, dict) else order_ref, 64)
+    customer = obj.get("customer") if resource != "subscriber" else obj.get("merchant_user_id")
+    if customer is None:
+        customer = obj.get("merchant_user_id")
+    if isinstance(customer, dict):
+        customer = customer.get("merchant_user_id")
+    bc_order_id = None
+    try:
+        if obj.get("order_merchant_id") not in (None, ""):
+            bc_order_id = int(str(obj["order_merchant_id"]).strip())
+    except ValueError:
+        bc_order_id = None
+    occurred = None
+    if isinstance(payload.get("created"), int | float):
+        occurred = datetime.fromtimestamp(int(payload["created"]), tz=UTC)
+    return {
+        "event_type": event_type, "resource": resource[:32], "public_id": public_id, "og_order_public_id": og_order,
+        "merchant_user_id": _text(customer, 64), "bc_order_id": bc_order_id,
+        "status_display": _text(obj.get("status_display"), 64),
+        "message": _text(obj.get("rejected_message"), 2000), "occurred_at": occurred,
+    }
+
+
+def _payload(body: bytes, *, status: int) -> dict:
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise EventRejected("The body is not JSON.", status) from exc
+    if not isinstance(payload, dict):
+        raise EventRejected("The body is not a JSON object.", status)
+    return payload
+
+
+def og_event_receive(*, body: bytes, signature_header: str | None, store_hash: str | None = None) -> EventReceipt:
+    """Verify and store one delivery. Raises EventRejected (401 for anything unauthenticated, 400 for a body that
+    is not an Ordergroove event); nothing is stored unless the signature verifies."""
+    if not signature_header:
+        raise EventRejected("The Ordergroove-Signature header is missing.", 401)
+    try:
+        signatures.webhook_signature_parse(signature_header)
+    except signatures.SignatureError as exc:
+        raise EventRejected(str(exc), 401) from exc
+    payload: dict | None = None
+    if store_hash:
+        candidates = _candidate_stores({}, store_hash)
+    else:
+        payload = _payload(body, status=401)  # the store is found from the body, verified right after
+        candidates = _candidate_stores(payload, None)
+    store = None
+    for og_settings in candidates:
+        try:
+            signatures.webhook_signature_verify(signature_header, body, [og_settings.webhook_verification_key])
+        except signatures.SignatureError:
+            continue
+        store = og_settings.store
+        break
+    if store is None:
+        raise EventRejected("The webhook signature does not verify.", 401)
+    if payload is None:
+        payload = _payload(body, status=400)
+    event_id = _text(payload.get("id"), 128)
+    if not event_id or not payload.get("type"):
+        raise EventRejected("An Ordergroove event needs an id and a type.", 400)
+    fields = _event_fields(payload)
+    try:
+        with transaction.atomic():
+            event = OrdergrooveEvent.objects.create(store=store, event_id=event_id, payload=payload, **fields)
+    except IntegrityError:
+        event = OrdergrooveEvent.objects.get(store=store, event_id=event_id)
+        logger.info("Ordergroove event %s for store %s received again: ignored", event_id, store.store_hash)
+        return EventReceipt(event, False)
+    transaction.on_commit(lambda: _enqueue(event.pk))
+    return EventReceipt(event, True)
+
+
+def _enqueue(event_pk: int) -> None:
+    from ordergroove.events.tasks import og_event_process_task
+
+    try:
+        og_event_process_task.delay(event_pk)
+    except Exception:  # noqa: BLE001 - broker down: the periodic sweep processes the event later
+        logger.warning("Queueing Ordergroove event %s failed; the sweep will process it", event_pk)
+
+
+def og_event_process(event_pk: int) -> OrdergrooveEvent | None:
+    """Act on a stored event once: raise (or resolve) the console alert of an order's placement outcome."""
+    with transaction.atomic():
+        event = OrdergrooveEvent.objects.select_for_update().select_related("store").filter(pk=event_pk).first()
+        if event is None or event.processed_at is not None:
+            return event
+        order_ref = event.og_order_public_id or event.public_id
+        dedupe = f"og_order_event:{order_ref}"
+        if event.event_type in ALERT_EVENT_TYPES:
+            severity, template = ALERT_EVENT_TYPES[event.event_type]
+            message = template.format(order=order_ref or "?", message=event.message or event.status_display or
+                                      "no message from Ordergroove")
+            alert_raise(event.store, event.event_type.replace(".", "_"), message, severity=severity,
+                        detail={"event_id": event.event_id, "og_order_public_id": order_ref,
+                                "merchant_user_id": event.merchant_user_id}, dedupe_key=dedupe)
+        elif event.event_type in RESOLVING_EVENT_TYPES and order_ref:
+            alert_resolve(event.store, dedupe_key=dedupe)
+        event.processed_at = timezone.now()
+        event.save(update_fields=["processed_at"])
+        return event
+
+
+def og_events_sweep(*, older_than_seconds: int = 60, limit: int = 500) -> int:
+    """Process events whose task never ran (broker outage, worker crash)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pks = list(OrdergrooveEvent.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
+               .order_by("received_at").values_list("pk", flat=True)[:limit])
+    for pk in pks:
+        try:
+            og_event_process(pk)
+        except Exception as exc:  # noqa: BLE001 - one bad event must not block the others
+            logger.exception("Processing Ordergroove event %s failed", pk)
+            OrdergrooveEvent.objects.filter(pk=pk).update(processing_error=str(exc)[:2000])
+    return len(pks)

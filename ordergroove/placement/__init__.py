@@ -1,0 +1,1 @@
+"""Ordergroove's recurring orders placed into BigCommerce (issue 7)."""

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from ordergroove.placement import views
+
+urlpatterns = [
+    path("ordergroove/order-placement", views.order_placement, name="og-order-placement"),
+]
