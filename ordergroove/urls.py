@@ -3,4 +3,5 @@ from django.urls import include, path
 urlpatterns: list = [
     path("", include("ordergroove.placement.urls")),
     path("", include("ordergroove.events.urls")),
+    path("", include("ordergroove.storefront.urls")),
 ]

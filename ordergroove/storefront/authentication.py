@@ -1,0 +1,112 @@
+"""DRF authentication for the storefront: BigCommerce's Current Customer JWT (bigcommerce.md §2).
+
+The theme sends ``authorization-client: <app client id>``, ``Authorization: BigCommerce`` and
+``signed-payload: <the /customer/current.jwt text>``. The token is accepted only when it is HS256 or HS512 signed
+with this app's client secret (never ``none``, never an asymmetric algorithm), ``aud`` is our client id (and the
+``authorization-client`` header says the same), ``iss`` is ``bc/apps``, ``operation`` is ``current_customer``, it
+lives at most 15 minutes and has not expired (small leeway), and it names an installed store (``sub`` /
+``store_hash``, which must agree). The customer id always comes from the verified token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+
+import jwt
+from django.conf import settings
+from rest_framework import authentication, exceptions, status
+
+from ordergroove.storefront import conf
+from ordergroove.storefront.selectors import StorefrontStore, storefront_store_get
+
+TOKEN_HEADER = "HTTP_SIGNED_PAYLOAD"
+CLIENT_HEADER = "HTTP_AUTHORIZATION_CLIENT"
+ALGORITHMS = ("HS256", "HS512")
+_STORE_HASH = re.compile(r"^[a-z0-9]{1,64}$")
+
+
+class StoreNotConfigured(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Ordergroove is not configured for this store yet."
+    default_code = "ordergroove_not_configured"
+
+
+@dataclass(frozen=True)
+class StorefrontCustomer:
+    """request.user of the storefront endpoints."""
+
+    customer_id: int
+    email: str
+    sf: StorefrontStore
+
+    is_authenticated = True
+
+    @property
+    def store_hash(self) -> str:
+        return self.sf.store.store_hash
+
+
+def _fail(message: str) -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed(message)
+
+
+class CurrentCustomerJwtAuthentication(authentication.BaseAuthentication):
+    www_authenticate_realm = "storefront"
+
+    def authenticate_header(self, request) -> str:
+        # A value here makes DRF answer 401 (not 403) to unauthenticated requests.
+        return f'BigCommerce realm="{self.www_authenticate_realm}"'
+
+    def authenticate(self, request):
+        token = request.META.get(TOKEN_HEADER, "").strip()
+        if not token:
+            raise _fail("Sign in to the store: the signed-payload customer token is missing.")
+        client_id = settings.BIGCOMMERCE_CLIENT_ID
+        claimed_client = request.META.get(CLIENT_HEADER, "")
+        if not client_id or not hmac.compare_digest(claimed_client.encode(), client_id.encode()):
+            raise _fail("The authorization-client header does not name this app.")
+        claims = self._verify(token, client_id)
+        customer = claims.get("customer")
+        customer_id = customer.get("id") if isinstance(customer, dict) else None
+        if isinstance(customer_id, str) and customer_id.isdigit():
+            customer_id = int(customer_id)
+        if isinstance(customer_id, bool) or not isinstance(customer_id, int) or customer_id <= 0:
+            raise _fail("The customer token names no customer.")
+        store_hash = str(claims.get("sub") or "")
+        if claims.get("store_hash") not in (None, store_hash) or not _STORE_HASH.match(store_hash):
+            raise _fail("The customer token names no valid store.")
+        sf = storefront_store_get(store_hash)
+        if sf is None:
+            raise _fail("The app is not installed on this store.")
+        if not sf.configured:
+            raise StoreNotConfigured()
+        return StorefrontCustomer(customer_id=customer_id, email=str(customer.get("email") or ""), sf=sf), token
+
+    @staticmethod
+    def _verify(token: str, client_id: str) -> dict:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise _fail("The customer token is malformed.") from exc
+        algorithm = header.get("alg")
+        if algorithm not in ALGORITHMS:  # refuse "none" and key-confusion before touching the signature
+            raise _fail(f"The customer token algorithm {algorithm!r} is not accepted.")
+        try:
+            claims = jwt.decode(token, settings.BIGCOMMERCE_CLIENT_SECRET, algorithms=[algorithm], audience=client_id,
+                                issuer="bc/apps", leeway=conf.JWT_LEEWAY_SECONDS,
+                                options={"require": ["exp", "iat", "aud", "iss", "sub"]})
+        except jwt.ExpiredSignatureError as exc:
+            raise _fail("The customer token expired: fetch a new one.") from exc
+        except jwt.PyJWTError as exc:
+            raise _fail(f"The customer token was rejected: {exc}") from exc
+        if claims.get("operation") != "current_customer":
+            raise _fail("The token is not a current-customer token.")
+        try:
+            lifetime = int(claims["exp"]) - int(claims["iat"])
+        except (TypeError, ValueError) as exc:
+            raise _fail("The customer token has unreadable times.") from exc
+        if lifetime > conf.JWT_MAX_LIFETIME_SECONDS:
+            raise _fail("The customer token lives longer than BigCommerce's 15 minutes.")
+        return claims

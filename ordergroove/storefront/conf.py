@@ -1,0 +1,47 @@
+"""Tunables of the storefront endpoints. Each reads a Django setting of the same name, else the environment
+variable of that name, else the default, so operators can tune them without code changes."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+
+def _value(name: str, default: str) -> str:
+    value = getattr(settings, name, None)
+    if value in (None, ""):
+        value = os.environ.get(name) or default
+    return str(value)
+
+
+def rate_per_customer() -> str:
+    """Requests per customer per window, e.g. "60/m" (s, m, h)."""
+    return _value("STOREFRONT_RATE_PER_CUSTOMER", "60/m")
+
+
+def rate_per_ip() -> str:
+    return _value("STOREFRONT_RATE_PER_IP", "600/m")
+
+
+def subscriber_status_ttl() -> int:
+    """Seconds a customer's subscriber status is cached (DECISIONS §3.9 "cache briefly")."""
+    return int(_value("STOREFRONT_SUBSCRIBER_STATUS_TTL", "120"))
+
+
+def store_cache_seconds() -> float:
+    """Seconds a worker reuses a store + Ordergroove settings lookup (keeps the hot path free of queries)."""
+    return float(_value("STOREFRONT_STORE_CACHE_SECONDS", "10"))
+
+
+def trusted_proxies() -> int:
+    """How many reverse proxies append to X-Forwarded-For in front of the service (0 = use REMOTE_ADDR)."""
+    return int(_value("STOREFRONT_TRUSTED_PROXIES", "0"))
+
+
+def cache_namespace() -> str:
+    return _value("STOREFRONT_CACHE_NAMESPACE", "sf")
+
+
+JWT_LEEWAY_SECONDS = 60
+JWT_MAX_LIFETIME_SECONDS = 15 * 60  # BigCommerce issues 15-minute customer tokens (bigcommerce.md §2)

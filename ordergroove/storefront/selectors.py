@@ -1,0 +1,126 @@
+"""Reads of the storefront endpoints: the store behind a customer token (cached per worker), the storefront
+origins allowed by CORS, and a customer's subscriber status (cached, from Ordergroove's REST API)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from bigcommerce_app.models import Store
+from ordergroove.client import OrdergrooveClient, Outcome
+from ordergroove.models import OrdergrooveSettings
+from ordergroove.storefront import conf
+
+logger = logging.getLogger(__name__)
+
+SUBSCRIBER_ACTIVE, SUBSCRIBER_INACTIVE, NON_SUBSCRIBER = 1, 0, -1
+
+_lock = threading.Lock()
+_stores: dict[str, tuple[float, StorefrontStore | None]] = {}
+_origins: tuple[float, frozenset[str]] | None = None
+
+
+@dataclass(frozen=True)
+class StorefrontStore:
+    store: Store
+    og_settings: OrdergrooveSettings | None
+
+    @property
+    def configured(self) -> bool:
+        return self.og_settings is not None and self.og_settings.is_configured
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return frozenset(self.store.storefront_origins or [])
+
+
+def storefront_store_get(store_hash: str) -> StorefrontStore | None:
+    """The installed store for a customer token, or None. Kept in this worker for a few seconds: the hash key
+    never leaves process memory (no shared cache), and an uninstall takes effect within that time."""
+    now = time.monotonic()
+    with _lock:
+        hit = _stores.get(store_hash)
+    if hit and hit[0] > now:
+        return hit[1]
+    store = Store.objects.filter(store_hash=store_hash).first()
+    value = None
+    if store is not None and store.is_installed:
+        value = StorefrontStore(store=store, og_settings=OrdergrooveSettings.objects.filter(store=store).first())
+    with _lock:
+        if len(_stores) > 10_000:
+            _stores.clear()
+        _stores[store_hash] = (now + conf.store_cache_seconds(), value)
+    return value
+
+
+def storefront_origins_all() -> frozenset[str]:
+    """Origins of every installed store: a CORS preflight carries no token, so it cannot name its store."""
+    global _origins
+    now = time.monotonic()
+    with _lock:
+        cached = _origins
+    if cached and cached[0] > now:
+        return cached[1]
+    origins: set[str] = set()
+    for row in Store.objects.filter(status=Store.Status.INSTALLED).values_list("storefront_origins", flat=True):
+        origins.update(row or [])
+    value = frozenset(origins)
+    with _lock:
+        _origins = (now + conf.store_cache_seconds(), value)
+    return value
+
+
+def storefront_caches_clear() -> None:
+    """Forget the per-worker lookups (tests; after settings change in the same process)."""
+    global _origins
+    with _lock:
+        _stores.clear()
+        _origins = None
+
+
+class SubscriberStatusUnavailable(Exception):
+    """Ordergroove did not give a usable answer in time: the caller answers an error, never a guess."""
+
+
+def subscriber_status_cache_key(store_hash: str, customer_id: int | str) -> str:
+    return f"{conf.cache_namespace()}:subscriber_status:{store_hash}:{customer_id}"
+
+
+def subscriber_status_get(sf: StorefrontStore, customer_id: int | str, *, budget: float | None = None) -> int:
+    """DECISIONS §3.9: any live subscription → 1; an Ordergroove customer without one → 0; no such customer → -1.
+    At most two Ordergroove calls sharing one timeout budget (the 5 s Ordergroove timeout)."""
+    key = subscriber_status_cache_key(sf.store.store_hash, customer_id)
+    cached = cache.get(key)
+    if cached is not None:
+        return int(cached)
+    deadline = time.monotonic() + (settings.ORDERGROOVE_TIMEOUT if budget is None else budget)
+    live = OrdergrooveClient(sf.og_settings, timeout=_remaining(deadline)).live_subscriptions(customer_id)
+    if live.outcome is not Outcome.SUCCESS:
+        raise SubscriberStatusUnavailable(live.error or f"HTTP {live.status}")
+    results = (live.data or {}).get("results") if isinstance(live.data, dict) else None
+    if results is None:
+        raise SubscriberStatusUnavailable("Ordergroove's subscription list has no results")
+    if any(bool(s.get("live", True)) for s in results):
+        status = SUBSCRIBER_ACTIVE
+    else:
+        found = OrdergrooveClient(sf.og_settings, timeout=_remaining(deadline)).customer(customer_id)
+        if found.status == 404:
+            status = NON_SUBSCRIBER
+        elif found.outcome is Outcome.SUCCESS:
+            status = SUBSCRIBER_INACTIVE
+        else:
+            raise SubscriberStatusUnavailable(found.error or f"HTTP {found.status}")
+    cache.set(key, status, conf.subscriber_status_ttl())
+    return status
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0.05:
+        raise SubscriberStatusUnavailable("Ordergroove did not answer in time")
+    return left
