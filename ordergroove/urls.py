@@ -4,4 +4,5 @@ urlpatterns: list = [
     path("", include("ordergroove.placement.urls")),
     path("", include("ordergroove.events.urls")),
     path("", include("ordergroove.storefront.urls")),
+    path("", include("ordergroove.console.urls")),
 ]

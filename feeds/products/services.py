@@ -306,8 +306,8 @@ def product_settings_import(store: Store, *, data: bytes, file_name: str = "", u
     if errors:
         record = ProductSettingsImport.objects.create(
             store=store, status=ProductSettingsImport.Status.REJECTED, file_name=file_name[:255],
-            uploaded_by=uploaded_by, row_count=row_count, errors=errors[:MAX_STORED_ERRORS], warnings=warnings)
-        record.error_total = len(errors)
+            uploaded_by=uploaded_by, row_count=row_count, errors=errors[:MAX_STORED_ERRORS], warnings=warnings,
+            summary={"errors": len(errors)})
         return record
     with transaction.atomic():
         Store.objects.select_for_update().filter(pk=store.pk).first()  # imports and rollbacks take turns
@@ -342,7 +342,6 @@ def product_settings_import(store: Store, *, data: bytes, file_name: str = "", u
         record.summary = _summary(previous, applied)
         record.save(update_fields=["applied", "summary"])
         audit(store, "product_settings_imported", actor=uploaded_by, import_id=record.pk, **record.summary)
-    record.error_total = 0
     return record
 
 

@@ -1,0 +1,64 @@
+"""The Import/Export tab (`/console/products/`): start an export and watch its progress bar (JavaScript polls
+the JSON API with the console token header), download the CSV, upload a corrected file, see every row error,
+compare and roll back imports. Forms carry the console token in a hidden `t` field (no cookies in the iframe)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from bigcommerce_app.console_auth import console_view
+from feeds.products import selectors, services
+from feeds.products.api import MAX_UPLOAD_BYTES
+
+
+def _back(token: str, **params) -> HttpResponseRedirect:
+    return HttpResponseRedirect(f"/console/products/?{urlencode({'t': token, **params})}")
+
+
+@require_GET
+@console_view
+def products_page(request: HttpRequest) -> HttpResponse:
+    store = request.console.store
+    shown = None
+    if request.GET.get("import", "").isdigit():
+        shown = selectors.import_get(store, int(request.GET["import"]))
+    exports = selectors.exports_recent(store)
+    context = {
+        "console": request.console, "tab": "products", "exports": exports,
+        "latest_export": exports[0] if exports else None,
+        "imports": selectors.imports_recent(store), "shown": shown,
+        "shown_changes": selectors.import_changes(shown, limit=100) if shown else [],
+        "latest_applied_id": selectors.latest_applied_import_id(store),
+        "message": request.GET.get("message", ""), "problem": request.GET.get("problem", ""),
+    }
+    return render(request, "feeds/products.html", context)
+
+
+@require_POST
+@console_view
+def import_upload(request: HttpRequest) -> HttpResponse:
+    console = request.console
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _back(console.token, problem="Choose the CSV file to import first.")
+    if upload.size > MAX_UPLOAD_BYTES:
+        return _back(console.token, problem="The file is larger than 20 MB.")
+    record = services.product_settings_import(console.store, data=upload.read(), file_name=upload.name,
+                                              uploaded_by=console.user.email)
+    return _back(console.token, **{"import": record.pk})
+
+
+@require_POST
+@console_view
+def import_rollback(request: HttpRequest, import_id: int) -> HttpResponse:
+    console = request.console
+    try:
+        record = services.product_settings_rollback(console.store, import_id, actor=console.user.email)
+    except services.ProductSettingsError as exc:
+        return _back(console.token, problem=str(exc))
+    return _back(console.token, message=f"Import #{record.pk} was rolled back: the previous settings are back.",
+                 **{"import": record.pk})

@@ -1,0 +1,115 @@
+"""Writes of the settings console: save the store's settings (both the Ordergroove and the feed rows, all or
+nothing) and run the two "Check connection" probes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from bigcommerce_app.models import Store
+from bigcommerce_app.services import audit
+from feeds.models import FeedSettings
+from ordergroove.console.selectors import settings_rows
+from ordergroove.console.serializers import ENDPOINT_FIELDS, OG_FIELDS, SECRET_FIELDS, SettingsSerializer
+from ordergroove.models import ENVIRONMENT_PRESETS, OrdergrooveSettings
+
+logger = logging.getLogger(__name__)
+
+PRESET_FIELDS = (*ENDPOINT_FIELDS, "sftp_host")
+
+
+class SettingsInvalid(Exception):
+    """Field-level errors ({field: [messages]}); nothing was changed."""
+
+    def __init__(self, errors: dict):
+        super().__init__("invalid settings")
+        self.errors = {key: [str(m) for m in (value if isinstance(value, list) else [value])]
+                       for key, value in errors.items()}
+
+
+def _apply_presets(attrs: dict, og_settings: OrdergrooveSettings, *, replace_old_presets: bool) -> None:
+    """A new environment fills every endpoint the caller did not set. From the HTML form (which always posts
+    every field) an endpoint still equal to the old environment's preset counts as "not set"."""
+    new_env = attrs.get("environment")
+    if not new_env or new_env == og_settings.environment:
+        return
+    old, new = ENVIRONMENT_PRESETS[og_settings.environment], ENVIRONMENT_PRESETS[new_env]
+    for name in PRESET_FIELDS:
+        if name not in attrs or (replace_old_presets and attrs[name] in (old[name], "")):
+            attrs[name] = new[name]
+
+
+def settings_update(store: Store, data: dict, *, actor: str = "", from_form: bool = False) -> list[str]:
+    """Validate and save; returns the names of the fields that changed (secrets by name only). Raises
+    SettingsInvalid with every field error and changes nothing."""
+    og_settings, feed_settings = settings_rows(store)
+    serializer = SettingsSerializer(data=data, partial=True, og_settings=og_settings, feed_settings=feed_settings)
+    if not serializer.is_valid():
+        raise SettingsInvalid(serializer.errors)
+    attrs = dict(serializer.validated_data)
+    _apply_presets(attrs, og_settings, replace_old_presets=from_form)
+    changed: list[str] = []
+    with transaction.atomic():
+        og_settings = OrdergrooveSettings.objects.select_for_update().get(pk=og_settings.pk)
+        feed_settings = FeedSettings.objects.select_for_update().get(pk=feed_settings.pk)
+        for name, value in attrs.items():
+            target = og_settings if name in OG_FIELDS else feed_settings
+            if name in SECRET_FIELDS and value is None:
+                value = ""  # null clears a secret
+            if getattr(target, name) != value:
+                setattr(target, name, value)
+                changed.append(name)
+        og_settings.save()
+        feed_settings.save()
+        if changed:
+            audit(store, "settings_updated", actor=actor, fields=sorted(changed))
+    return changed
+
+
+@dataclass
+class CheckResult:
+    ok: bool
+    message: str
+    detail: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "message": self.message, "detail": self.detail}
+
+
+def ordergroove_check(store: Store, *, actor: str = "") -> CheckResult:
+    """A signed read call with the saved settings (ordergroove.client.OrdergrooveClient.check_connection)."""
+    from ordergroove.client import OrdergrooveClient
+
+    og_settings, _ = settings_rows(store)
+    missing = [label for label, value in (("merchant ID", og_settings.merchant_id),
+                                          ("hash key", og_settings.hash_key),
+                                          ("API endpoint", og_settings.api_url)) if not value]
+    if missing:
+        result = CheckResult(False, f"Not checked: save the {', '.join(missing)} first.")
+    else:
+        response = OrdergrooveClient(og_settings).check_connection()
+        detail = {"status": response.status, "duration_ms": response.duration_ms, "endpoint": og_settings.api_url}
+        if response.ok:
+            result = CheckResult(True, f"Connected: Ordergroove at {og_settings.api_url} accepted a signed request "
+                                       f"for merchant {og_settings.merchant_id} (HTTP {response.status}).", detail)
+        else:
+            reason = response.error or f"Ordergroove answered HTTP {response.status}"
+            result = CheckResult(False, f"Failed: {reason}", detail)
+    audit(store, "connection_checked", actor=actor, target="ordergroove", ok=result.ok, message=result.message)
+    return result
+
+
+def sftp_connection_check(store: Store, *, actor: str = "") -> CheckResult:
+    """Connect, authenticate, verify the pinned host key and list /incoming (feeds.sftp.sftp_check)."""
+    from feeds.sftp import sftp_check
+
+    _, feed_settings = settings_rows(store)
+    outcome = sftp_check(feed_settings)
+    detail = outcome.as_dict()
+    detail.pop("ok", None)
+    detail.pop("message", None)
+    result = CheckResult(outcome.ok, ("Connected: " if outcome.ok else "Failed: ") + outcome.message, detail)
+    audit(store, "connection_checked", actor=actor, target="sftp", ok=result.ok, message=result.message)
+    return result
