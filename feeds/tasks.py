@@ -1,4 +1,5 @@
 """Celery tasks of this app (thin: each calls a service). Feature modules' tasks are imported here so that
 the worker's autodiscovery registers them."""
 
+from feeds.feed.tasks import feed_run_execute, feed_schedule_tick, feed_staleness_check  # noqa: E402,F401
 from feeds.products.tasks import product_export_run  # noqa: E402,F401

@@ -1,0 +1,36 @@
+"""Celery entry points of the product feed (thin: each calls a service)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import transaction
+
+from feeds.feed import services
+
+# A 100k-variant catalog takes minutes (BigCommerce pages + upload): far beyond the default 120 s soft limit.
+RUN_SOFT_TIME_LIMIT = 3600
+RUN_TIME_LIMIT = 3660
+
+
+@shared_task(name="feeds.feed_run_execute", acks_late=True, soft_time_limit=RUN_SOFT_TIME_LIMIT,
+             time_limit=RUN_TIME_LIMIT)
+def feed_run_execute(run_id: int) -> str:
+    return services.feed_run_execute(run_id).status
+
+
+def feed_run_enqueue(run_id: int) -> None:
+    """Send the run to a worker once the transaction that created it commits."""
+    transaction.on_commit(lambda: feed_run_execute.delay(run_id))
+
+
+@shared_task(name="feeds.feed_schedule_tick", acks_late=True)
+def feed_schedule_tick() -> int:
+    runs = services.feed_schedule_tick()
+    for run in runs:
+        feed_run_enqueue(run.pk)
+    return len(runs)
+
+
+@shared_task(name="feeds.feed_staleness_check", acks_late=True)
+def feed_staleness_check() -> int:
+    return len(services.feed_staleness_check())

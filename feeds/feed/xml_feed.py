@@ -1,0 +1,235 @@
+"""The product feed `<MERCHANT_ID>.Products.xml` (ordergroove.md §7.2, DECISIONS §3.6).
+
+One `<product>` per BigCommerce variant (a product without options has one, its base variant), written as text
+fragments to a stream: nothing but the current catalog page is held in memory.
+
+Element rules:
+- `name` in CDATA (variant option labels appended, e.g. "Tee - Small / Red"); `product_id` = og_product_id;
+  `sku` = the variant's SKU (omitted when empty or longer than Ordergroove's 64);
+- `price` with exactly two decimals: what the shopper pays (calculated price, i.e. the sale price when set);
+- `details_url` = storefront URL + the product's custom URL; `image_url` only when HTTPS (variant image first,
+  then the product's primary image);
+- `in_stock` follows inventory tracking (none → in stock; product/variant → level > 0); a disabled product or a
+  variant with purchasing disabled is reported out of stock (not purchasable = Ordergroove pauses orders);
+- `autoship_eligible` from the imported CSV (0 when the product has no row);
+- `every`/`every_period` = the CSV's default frequency, only for eligible products with a real frequency;
+- `groups/group[@type=incentive]` = the store's Global Offer ID when incentive groups are on;
+- `discontinued` only with the product's explicit opt-in, and then with `autoship_eligible`/`in_stock` 0 as
+  Ordergroove requires; optional elements are left out when empty, never written empty or self-closing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from xml.sax.saxutils import escape
+
+from bigcommerce_app.identifiers import og_product_id
+
+XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
+MAX_NAME = 1024
+MAX_ID = 64
+MAX_URL = 400
+MAX_PRICE = Decimal("99999999.99")
+CENT = Decimal("0.01")
+
+# Characters XML 1.0 forbids even inside CDATA (C0 controls other than tab/newline/CR, lone surrogates, U+FFFE/F).
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean(value: Any) -> str:
+    return _ILLEGAL.sub("", "" if value is None else str(value))
+
+
+def text(value: Any) -> str:
+    return escape(clean(value))
+
+
+def cdata(value: Any) -> str:
+    # "]]>" cannot appear inside a CDATA section: split it across two sections.
+    return "<![CDATA[" + clean(value).replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def attr(value: Any) -> str:
+    return escape(clean(value), {'"': "&quot;"})
+
+
+@dataclass
+class FeedContext:
+    """What every product entry needs besides the product itself."""
+
+    storefront_url: str  # e.g. "https://shop.example.com" (no trailing slash)
+    incentive_group: str = ""  # Global Offer ID, when incentive groups are on
+
+
+@dataclass
+class ProductSetting:
+    """The CSV's word on one product (decoupled from the model so the writer stays pure)."""
+
+    autoship_eligible: bool = False
+    discontinued: bool = False
+    every: int | None = None
+    every_period: int | None = None
+
+    @classmethod
+    def from_model(cls, row: Any) -> ProductSetting:
+        default = row.default_frequency or {}
+        every, period = _int_or_none(default.get("every")), _int_or_none(default.get("every_period"))
+        if not (every and period):  # one-time purchase (0/0) or unset: no default frequency to send
+            every = period = None
+        return cls(autoship_eligible=bool(row.autoship_eligible), discontinued=bool(row.discontinued),
+                   every=every, every_period=period)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class EntryResult:
+    xml: str = ""
+    entries: int = 0
+    og_product_ids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def money(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite():
+        return None
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def variant_price(product: dict, variant: dict) -> Decimal | None:
+    for candidate in (variant.get("calculated_price"), variant.get("price"), product.get("calculated_price"),
+                      product.get("price")):
+        amount = money(candidate)
+        if amount is not None:
+            return amount
+    return None
+
+
+def variant_in_stock(product: dict, variant: dict) -> bool:
+    if product.get("availability") == "disabled" or variant.get("purchasing_disabled"):
+        return False
+    tracking = product.get("inventory_tracking") or "none"
+    if tracking == "product":
+        return int(product.get("inventory_level") or 0) > 0
+    if tracking == "variant":
+        return int(variant.get("inventory_level") or 0) > 0
+    return True
+
+
+def _https(url: Any) -> str:
+    url = clean(url).strip()
+    return url if url.lower().startswith("https://") and len(url) <= MAX_URL else ""
+
+
+def variant_image(product: dict, variant: dict) -> str:
+    """The variant's own image, else the product's primary (thumbnail) image; only HTTPS URLs count."""
+    candidates = [variant.get("image_url")]
+    primary = product.get("primary_image") or next(
+        (img for img in product.get("images") or [] if img.get("is_thumbnail")), None) or next(
+        iter(product.get("images") or []), None)
+    if primary:
+        candidates += [primary.get("url_standard"), primary.get("url_zoom"), primary.get("image_url")]
+    for candidate in candidates:
+        if candidate and _https(candidate):
+            return _https(candidate)
+    return ""  # no image, or none served over HTTPS (Ordergroove requires HTTPS): the element is left out
+
+
+def details_url(product: dict, ctx: FeedContext) -> str:
+    custom = product.get("custom_url") or {}
+    path = custom.get("url") if isinstance(custom, dict) else str(custom)
+    if not path:
+        return ""
+    if path.startswith(("http://", "https://")):
+        return path
+    return ctx.storefront_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def variant_label(variant: dict) -> str:
+    return " / ".join(clean(v.get("label")) for v in variant.get("option_values") or [] if v.get("label"))
+
+
+def product_entries(product: dict, setting: ProductSetting | None, ctx: FeedContext) -> EntryResult:
+    """The `<product>` elements of one BigCommerce product, one per variant."""
+    result = EntryResult()
+    setting = setting or ProductSetting()
+    variants = product.get("variants") or []
+    if not variants and product.get("base_variant_id"):
+        variants = [{"id": product["base_variant_id"], "sku": product.get("sku")}]
+    if not variants:
+        result.warnings.append(f"product {product.get('id')}: no variant, left out")
+        return result
+    url = details_url(product, ctx)
+    if len(url) > MAX_URL:
+        result.warnings.append(f"product {product['id']}: storefront URL longer than {MAX_URL}, left out")
+        url = ""
+    parts: list[str] = []
+    for variant in variants:
+        pid = og_product_id(product["id"], variant["id"])
+        price = variant_price(product, variant)
+        if price is None or price < 0 or price > MAX_PRICE:
+            result.warnings.append(f"{pid}: price {price} cannot be sent, left out")
+            continue
+        name = clean(product.get("name")).strip()
+        label = variant_label(variant)
+        if label and len(variants) > 1:
+            name = f"{name} - {label}"
+        sku = clean(variant.get("sku") or product.get("sku") or "").strip()
+        if len(sku) > MAX_ID:
+            result.warnings.append(f"{pid}: SKU longer than {MAX_ID} characters, sku left out")
+            sku = ""
+        eligible = setting.autoship_eligible and not setting.discontinued
+        stock = variant_in_stock(product, variant) and not setting.discontinued
+        parts.append("<product>")
+        parts.append(f"<name>{cdata(name[:MAX_NAME])}</name>")
+        parts.append(f"<product_id>{text(pid)}</product_id>")
+        if sku:
+            parts.append(f"<sku>{text(sku)}</sku>")
+        if ctx.incentive_group:
+            parts.append(f'<groups><group type="incentive">{cdata(ctx.incentive_group)}</group></groups>')
+        parts.append(f"<price>{price}</price>")
+        if url:
+            parts.append(f"<details_url>{text(url)}</details_url>")
+        image = variant_image(product, variant)
+        if image:
+            parts.append(f"<image_url>{text(image)}</image_url>")
+        parts.append(f"<autoship_eligible>{int(eligible)}</autoship_eligible>")
+        parts.append(f"<in_stock>{int(stock)}</in_stock>")
+        if setting.discontinued:
+            parts.append("<discontinued>1</discontinued>")
+        if label:
+            parts.append(f'<extra_data><field key="variant_name">{cdata(label[:MAX_NAME])}</field></extra_data>')
+        if eligible and setting.every and setting.every_period:
+            parts.append(f"<every>{int(setting.every)}</every><every_period>{int(setting.every_period)}</every_period>")
+        parts.append("</product>\n")
+        result.entries += 1
+        result.og_product_ids.append(pid)
+    result.xml = "".join(parts)
+    return result
+
+
+def products_open() -> str:
+    return XML_HEADER + "<products>\n"
+
+
+def products_close() -> str:
+    return "</products>\n"
+
+
+def product_ids_of(products: Iterable[dict]) -> list[int]:
+    return [int(p["id"]) for p in products if p.get("id") is not None]
