@@ -41,6 +41,8 @@ class Delivery(models.Model):
     notes = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    # Attempts made before the last replay: the retry schedule starts over after a replay.
+    retry_base = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # While SENDING: the claim's end. A worker that died mid-call leaves it to expire; the sweeper re-sends
     # (safe: a repeated purchase post answers 409, which counts as delivered).
@@ -98,6 +100,7 @@ class PurchasePost(models.Model):
     class StatusState(models.TextChoices):
         NOT_SENT = "not_sent", "Not sent yet"
         WAITING = "waiting", "Waiting for Ordergroove"
+        EARLIER = "earlier", "Received earlier (409); result id unknown"
         RECEIVED = "received", "Result received"
         NOT_FOUND = "not_found", "Unknown to Ordergroove"
         GAVE_UP = "gave_up", "No result after 24 h"
