@@ -464,15 +464,14 @@ def _variant_of(client: BigCommerceClient, item) -> tuple[int, int | None]:
     if product_id and variant_id:
         return product_id, variant_id
     if item.sku:
-        filters = {"sku": item.sku}
-        if product_id:
-            filters["product_id:in"] = str(product_id)
         try:
-            variants = client.variants_find(**filters)
+            variants = client.variants_find(sku=item.sku)
         except BigCommerceError as exc:
             raise _failure_from_bc(exc, f"look up SKU {item.sku}") from exc
-        if variants:
-            return int(variants[0]["product_id"]), int(variants[0]["id"])
+        # A bare number may be our product id or a foreign one: prefer the SKU's variant of that product.
+        preferred = [v for v in variants if product_id and int(v["product_id"]) == product_id] or variants
+        if preferred:
+            return int(preferred[0]["product_id"]), int(preferred[0]["id"])
     if product_id:
         return product_id, None  # a product without options: BigCommerce uses its base variant
     raise PlacementFailure(order_xml.CODE_PLACEMENT_FAILED,
@@ -569,17 +568,31 @@ def placement_charge(client: BigCommerceClient, order: PlacementOrder, row: Orde
         result = client.payment_process(pat, payment)
     except BigCommerceError as exc:
         failure = _payment_failure(exc)
-        if failure.code == order_xml.CODE_RETRY_LATER:
-            # No clear answer (timeout, 5xx, duplicate): BigCommerce's order status says whether it was paid.
-            status = _order_status(client, bc_order_id)
-            if status is not None and status not in UNPAID_STATUSES:
-                return
+        if failure.code == order_xml.CODE_RETRY_LATER and _settled_as_paid(client, bc_order_id, exc):
+            return
         raise failure from exc
     row.detail = {**(row.detail or {}), "payment": {
         "id": ((result or {}).get("data") or {}).get("id", ""), "status": ((result or {}).get("data") or {}).get(
             "status", ""), "method": method["id"]}}
     row.bc_order_status = "paid"
     row.save(update_fields=["detail", "bc_order_status", "updated_at"])
+
+
+def _settled_as_paid(client: BigCommerceClient, bc_order_id: int, exc: BigCommerceError) -> bool:
+    """No clear answer from the payments host (timeout, 5xx, duplicate): BigCommerce's order status says whether
+    the charge went through. A charge whose answer was lost may still be finishing, so an unanswered call is
+    given ORDERGROOVE_PLACEMENT_PAYMENT_SETTLE_SECONDS before the order is treated as unpaid (and cancelled)."""
+    budget = float(_setting("ORDERGROOVE_PLACEMENT_PAYMENT_SETTLE_SECONDS", 10)) if exc.status is None else 0.0
+    deadline = time.monotonic() + budget
+    delay = 0.25
+    while True:
+        status = _order_status(client, bc_order_id)
+        if status is not None and status not in UNPAID_STATUSES:
+            return True
+        if time.monotonic() + delay > deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
 
 
 def _order_status(client: BigCommerceClient, bc_order_id: int) -> int | None:
