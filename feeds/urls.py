@@ -2,4 +2,5 @@ from django.urls import include, path
 
 urlpatterns: list = [
     path("", include("feeds.products.urls")),
+    path("", include("feeds.feed.urls")),
 ]
