@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 import requests
 
 from tests.fakes.bigcommerce import FakeBigCommerce
+from tests.fakes.ordergroove import FakeOrdergroove
+from tests.fakes.sftp import FakeSftpServer
 
 DEMO_STORE = "sandbox1"
 DEMO_CUSTOMER_ID = 501
@@ -32,12 +34,8 @@ class Sandbox:
         """Start the fakes; returns the environment the service's processes need to talk to them."""
         self.bigcommerce.start()
         self.bigcommerce.redirect_uri = f"{self.app_url}/bigcommerce/auth"
-        try:
-            from tests.fakes.ordergroove import FakeOrdergroove
-        except ImportError:  # pragma: no cover - present once the Ordergroove fake exists
-            FakeOrdergroove = None  # noqa: N806
-        if FakeOrdergroove is not None:
-            self.ordergroove = FakeOrdergroove().start()
+        self.ordergroove = FakeOrdergroove().start()
+        self.sftp = FakeSftpServer(root=self.var_dir / "sandbox-sftp").start()
         return {
             "BIGCOMMERCE_CLIENT_ID": self.client_id,
             "BIGCOMMERCE_CLIENT_SECRET": self.client_secret,
@@ -47,10 +45,8 @@ class Sandbox:
         }
 
     def extra_urls(self) -> dict[str, str]:
-        urls = {}
-        if self.ordergroove is not None:
-            urls["fake Ordergroove"] = self.ordergroove.url
-        return urls
+        return {"fake Ordergroove": self.ordergroove.url,
+                "loopback SFTP (files land in var/sandbox-sftp/incoming)": f"sftp://127.0.0.1:{self.sftp.port}"}
 
     def stop(self) -> None:
         for server in (self.bigcommerce, self.ordergroove, self.sftp):
@@ -88,22 +84,39 @@ class Sandbox:
         return f"{self.app_url}/bigcommerce/load?{urlencode({'signed_payload_jwt': token})}"
 
     def configure_demo_settings(self) -> None:
-        """Ordergroove endpoints of the demo store point at the fake Ordergroove."""
+        """Point the demo store at the fakes: Ordergroove endpoints and keys, the SFTP drop-off with its pinned
+        host key, and the product subscription settings a CSV import would have produced."""
         from bigcommerce_app.models import Store
+        from feeds.models import FeedSettings, ProductSubscriptionSetting
         from ordergroove.models import OrdergrooveSettings
 
         store = Store.objects.get(store_hash=DEMO_STORE)
         og, _ = OrdergrooveSettings.objects.get_or_create(store=store)
-        og.merchant_id = DEMO_MERCHANT_ID
-        og.hash_key = DEMO_HASH_KEY
-        og.api_key = "sandbox-api-key-0001"
-        if self.ordergroove is not None:
-            base = self.ordergroove.url
-            og.api_url = base
-            og.legacy_api_url = base
-            og.subscription_api_url = f"{base}/subscription/create"
-            og.static_domain = base
-            register = getattr(self.ordergroove, "add_merchant", None)
-            if register:
-                register(DEMO_MERCHANT_ID, hash_key=DEMO_HASH_KEY, api_key=og.api_key)
-        og.save()
+        og.global_offer_id = "sandbox-offer-0001"
+        og.incentive_groups_enabled = True
+        self.ordergroove.configure(og, merchant_id=DEMO_MERCHANT_ID, hash_key=DEMO_HASH_KEY,
+                                   api_key="sandbox-api-key-0001")
+        self.ordergroove.add_customer(DEMO_MERCHANT_ID, DEMO_CUSTOMER_ID, email="shopper@example.com")
+        self.ordergroove.add_subscription(DEMO_MERCHANT_ID, DEMO_CUSTOMER_ID)
+
+        feed, _ = FeedSettings.objects.get_or_create(store=store)
+        feed.sftp_host = "127.0.0.1"
+        feed.sftp_port = self.sftp.port
+        feed.sftp_username, feed.sftp_password = next(iter(self.sftp.users.items()))
+        feed.sftp_host_key = self.sftp.host_key_line
+        feed.save()
+
+        for product in self.bigcommerce.stores[DEMO_STORE].products.values():
+            modifier = next((m for m in product["modifiers"] if "Subscription" in m["name"]), None)
+            frequencies = []
+            if modifier:
+                every = {"One-time purchase": (0, 0), "Every 1 month": (1, 3), "Every 2 months": (2, 3)}
+                for value in modifier["option_values"]:
+                    e, period = every.get(value["label"], (0, 0))
+                    frequencies.append({"name": value["label"], "option_id": value["id"], "every": e,
+                                        "every_period": period, "is_default": bool(value["is_default"])})
+            ProductSubscriptionSetting.objects.update_or_create(
+                store=store, bc_product_id=product["id"],
+                defaults={"sku": product["sku"], "name": product["name"], "autoship_eligible": bool(modifier),
+                          "modifier_id": modifier["id"] if modifier else None,
+                          "modifier_name": modifier["name"] if modifier else "", "frequencies": frequencies})
