@@ -5,4 +5,5 @@ urlpatterns: list = [
     path("", include("ordergroove.events.urls")),
     path("", include("ordergroove.storefront.urls")),
     path("", include("ordergroove.console.urls")),
+    path("", include("ordergroove.activity.urls")),
 ]
