@@ -16,7 +16,7 @@ import time
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import APIException, NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,7 +30,7 @@ from ordergroove.storefront.selectors import (
     subscriber_status_get,
 )
 from ordergroove.storefront.services import storefront_signature_issue
-from ordergroove.storefront.throttling import client_ip, rate_limit_hit
+from ordergroove.storefront.throttling import client_ip, rate_limits_hit
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +58,18 @@ class StorefrontView(APIView):
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
         if request.method == "OPTIONS":
             return
-        # Per-IP first, so requests with bad tokens are limited too; then authenticate; then per customer.
-        rate_limit_hit("ip", client_ip(request), conf.rate_per_ip())
-        customer = request.user
-        if not isinstance(customer, StorefrontCustomer):
-            raise NotAuthenticated("Sign in to the store: the signed-payload customer token is missing.")
-        rate_limit_hit("customer", f"{customer.store_hash}:{customer.customer_id}", conf.rate_per_customer())
+        ip_limit = ("ip", client_ip(request), conf.rate_per_ip())
+        try:
+            customer = request.user
+            if not isinstance(customer, StorefrontCustomer):
+                raise NotAuthenticated("Sign in to the store: the signed-payload customer token is missing.")
+        except APIException:
+            # Refused requests count against the IP too (token guessing); a spent allowance answers 429.
+            rate_limits_hit([ip_limit])
+            raise
+        # One round trip for both counters on the hot path.
+        rate_limits_hit([ip_limit, ("customer", f"{customer.store_hash}:{customer.customer_id}",
+                                    conf.rate_per_customer())])
 
     def options(self, request, *args, **kwargs):
         return Response(status=status.HTTP_204_NO_CONTENT)
