@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -198,16 +199,11 @@ def feed_build(store: Store, client: BigCommerceClient, directory: Path, identit
         if on_phase:
             on_phase(FeedRun.Phase.CATALOG)
         out(xf.products_open())
-        page = 1
-        while True:
-            body = client.products_page(page, include=PRODUCT_INCLUDE, limit=page_size)
+        for body in _pages_prefetched(client, page_size):
             rows = body.get("data") or []
             pagination = (body.get("meta") or {}).get("pagination") or {}
             ids = xf.product_ids_of(rows)
-            product_settings = {
-                s.bc_product_id: xf.ProductSetting.from_model(s)
-                for s in ProductSubscriptionSetting.objects.filter(store=store, bc_product_id__in=ids)
-            }
+            product_settings = _settings_for(store, ids)
             for product in rows:
                 entry = xf.product_entries(product, product_settings.get(int(product["id"])), ctx)
                 out(entry.xml)
@@ -221,13 +217,37 @@ def feed_build(store: Store, client: BigCommerceClient, directory: Path, identit
             total = pagination.get("total")
             if on_page:
                 on_page(build, int(total) if total is not None else None)
-            total_pages = pagination.get("total_pages")
-            if not rows or total_pages is None or page >= int(total_pages):
-                break
-            page += 1
         out(xf.products_close())
         cat_out(cat_xml.categories_close())
     return build
+
+
+def _settings_for(store: Store, product_ids: list[int]) -> dict[int, xf.ProductSetting]:
+    """The CSV rows of one page's products (one query; plain values, no model instances)."""
+    rows = (ProductSubscriptionSetting.objects.filter(store=store, bc_product_id__in=product_ids)
+            .values_list("bc_product_id", "autoship_eligible", "discontinued", "frequencies"))
+    return {pid: xf.ProductSetting.from_values(eligible, discontinued, frequencies)
+            for pid, eligible, discontinued, frequencies in rows}
+
+
+def _pages_prefetched(client: BigCommerceClient, page_size: int) -> Iterator[dict]:
+    """Catalog pages in order, the next one fetched while the caller writes the current one (one request in
+    flight at a time, so BigCommerce's rate limit sees the same traffic as plain paging). At most two pages are
+    held in memory."""
+    def fetch(page: int) -> dict:
+        return client.products_page(page, include=PRODUCT_INCLUDE, limit=page_size)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-prefetch") as pool:
+        page = 1
+        pending = pool.submit(fetch, page)
+        while pending is not None:
+            body = pending.result()
+            rows = body.get("data") or []
+            total_pages = ((body.get("meta") or {}).get("pagination") or {}).get("total_pages")
+            more = bool(rows) and total_pages is not None and page < int(total_pages)
+            pending = pool.submit(fetch, page + 1) if more else None
+            page += 1
+            yield body
 
 
 def _check_ready(store: Store, fs: FeedSettings, identity: selectors.FeedIdentity) -> None:

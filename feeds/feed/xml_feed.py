@@ -41,7 +41,10 @@ _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def clean(value: Any) -> str:
-    return _ILLEGAL.sub("", "" if value is None else str(value))
+    value = "" if value is None else str(value)
+    if value.isprintable():  # no control characters, surrogates or non-characters: the common case, fast
+        return value
+    return _ILLEGAL.sub("", value)
 
 
 def text(value: Any) -> str:
@@ -76,11 +79,16 @@ class ProductSetting:
 
     @classmethod
     def from_model(cls, row: Any) -> ProductSetting:
-        default = row.default_frequency or {}
+        return cls.from_values(row.autoship_eligible, row.discontinued, row.frequencies)
+
+    @classmethod
+    def from_values(cls, autoship_eligible: bool, discontinued: bool, frequencies: list | None) -> ProductSetting:
+        """`frequencies` as ProductSubscriptionSetting holds them; the one flagged is_default is the feed's."""
+        default = next((f for f in frequencies or [] if isinstance(f, dict) and f.get("is_default")), None) or {}
         every, period = _int_or_none(default.get("every")), _int_or_none(default.get("every_period"))
         if not (every and period):  # one-time purchase (0/0) or unset: no default frequency to send
             every = period = None
-        return cls(autoship_eligible=bool(row.autoship_eligible), discontinued=bool(row.discontinued),
+        return cls(autoship_eligible=bool(autoship_eligible), discontinued=bool(discontinued),
                    every=every, every_period=period)
 
 
@@ -165,7 +173,9 @@ def variant_label(variant: dict) -> str:
 
 
 def product_entries(product: dict, setting: ProductSetting | None, ctx: FeedContext) -> EntryResult:
-    """The `<product>` elements of one BigCommerce product, one per variant."""
+    """The `<product>` elements of one BigCommerce product, one per variant. What is the same for every variant
+    (name, URL, primary image, the CSV's word) is worked out once per product: this runs for every variant of
+    the catalog."""
     result = EntryResult()
     setting = setting or ProductSetting()
     variants = product.get("variants") or []
@@ -178,45 +188,45 @@ def product_entries(product: dict, setting: ProductSetting | None, ctx: FeedCont
     if len(url) > MAX_URL:
         result.warnings.append(f"product {product['id']}: storefront URL longer than {MAX_URL}, left out")
         url = ""
+    url_xml = f"<details_url>{text(url)}</details_url>" if url else ""
+    groups_xml = (f'<groups><group type="incentive">{cdata(ctx.incentive_group)}</group></groups>'
+                  if ctx.incentive_group else "")
+    product_image = variant_image(product, {})
+    base_name = clean(product.get("name")).strip()
+    product_sku = product.get("sku") or ""
+    discontinued = setting.discontinued
+    eligible = setting.autoship_eligible and not discontinued
+    tail = f"<autoship_eligible>{int(eligible)}</autoship_eligible>"
+    stock_xml = ("<in_stock>0</in_stock>", "<in_stock>1</in_stock>")
+    after_stock = "<discontinued>1</discontinued>" if discontinued else ""
+    frequency_xml = (f"<every>{int(setting.every)}</every><every_period>{int(setting.every_period)}</every_period>"
+                     if eligible and setting.every and setting.every_period else "")
+    many = len(variants) > 1
     parts: list[str] = []
+    product_id = product["id"]
     for variant in variants:
-        pid = og_product_id(product["id"], variant["id"])
+        pid = og_product_id(product_id, variant["id"])
         price = variant_price(product, variant)
         if price is None or price < 0 or price > MAX_PRICE:
             result.warnings.append(f"{pid}: price {price} cannot be sent, left out")
             continue
-        name = clean(product.get("name")).strip()
-        label = variant_label(variant)
-        if label and len(variants) > 1:
-            name = f"{name} - {label}"
-        sku = clean(variant.get("sku") or product.get("sku") or "").strip()
+        label = variant_label(variant) if variant.get("option_values") else ""
+        name = f"{base_name} - {label}" if label and many else base_name
+        sku = clean(variant.get("sku") or product_sku).strip()
         if len(sku) > MAX_ID:
             result.warnings.append(f"{pid}: SKU longer than {MAX_ID} characters, sku left out")
             sku = ""
-        eligible = setting.autoship_eligible and not setting.discontinued
-        stock = variant_in_stock(product, variant) and not setting.discontinued
-        parts.append("<product>")
-        parts.append(f"<name>{cdata(name[:MAX_NAME])}</name>")
-        parts.append(f"<product_id>{text(pid)}</product_id>")
-        if sku:
-            parts.append(f"<sku>{text(sku)}</sku>")
-        if ctx.incentive_group:
-            parts.append(f'<groups><group type="incentive">{cdata(ctx.incentive_group)}</group></groups>')
-        parts.append(f"<price>{price}</price>")
-        if url:
-            parts.append(f"<details_url>{text(url)}</details_url>")
-        image = variant_image(product, variant)
-        if image:
-            parts.append(f"<image_url>{text(image)}</image_url>")
-        parts.append(f"<autoship_eligible>{int(eligible)}</autoship_eligible>")
-        parts.append(f"<in_stock>{int(stock)}</in_stock>")
-        if setting.discontinued:
-            parts.append("<discontinued>1</discontinued>")
-        if label:
-            parts.append(f'<extra_data><field key="variant_name">{cdata(label[:MAX_NAME])}</field></extra_data>')
-        if eligible and setting.every and setting.every_period:
-            parts.append(f"<every>{int(setting.every)}</every><every_period>{int(setting.every_period)}</every_period>")
-        parts.append("</product>\n")
+        image = (_https(variant["image_url"]) if variant.get("image_url") else "") or product_image
+        stock = variant_in_stock(product, variant) and not discontinued
+        parts.append(
+            f"<product><name>{cdata(name[:MAX_NAME])}</name><product_id>{text(pid)}</product_id>"
+            + (f"<sku>{text(sku)}</sku>" if sku else "")
+            + groups_xml + f"<price>{price}</price>" + url_xml
+            + (f"<image_url>{text(image)}</image_url>" if image else "")
+            + tail + stock_xml[stock] + after_stock
+            + (f'<extra_data><field key="variant_name">{cdata(label[:MAX_NAME])}</field></extra_data>'
+               if label else "")
+            + frequency_xml + "</product>\n")
         result.entries += 1
         result.og_product_ids.append(pid)
     result.xml = "".join(parts)

@@ -104,6 +104,9 @@ class FakeServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in separate writes: without TCP_NODELAY, Nagle + delayed ACK stall every
+            # keep-alive response ~40 ms, which no real vendor does.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # keep test output clean
                 pass
