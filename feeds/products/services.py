@@ -105,8 +105,9 @@ def product_export_run(job_id: int, *, budget_seconds: float = EXPORT_RUN_BUDGET
                 return ExportProgress(done=False, resume_in=min(2 ** job.consecutive_failures, 60))
             _export_fail(job, f"BigCommerce refused the catalog page {job.next_page}: {exc.message or exc}")
             return ExportProgress(done=True)
-        _export_page_write(job, body)
-        _export_account(job, client, requests_before, waits_before)
+        job.requests_made += client.requests_made - requests_before
+        job.rate_limit_waits += client.rate_limit_waits - waits_before
+        _export_page_write(job, body)  # saves the job with the counters above, once per page
         pagination = (body.get("meta") or {}).get("pagination") or {}
         total_pages = int(pagination.get("total_pages") or 1)
         if not body.get("data") or job.next_page > total_pages:
