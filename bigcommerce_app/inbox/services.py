@@ -23,6 +23,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bigcommerce_app import registry
+from bigcommerce_app.inbox.relay import relay
 from bigcommerce_app.models import InboundEvent, Store
 from middleware.http import VendorError
 
@@ -66,7 +67,8 @@ class Receipt:
 # --- Receive ------------------------------------------------------------------------------------------------
 
 def webhook_receive(*, body: bytes, headers) -> Receipt:
-    """Authenticate, validate and store one delivery; enqueue its processing after commit. No outbound call.
+    """Authenticate, validate and store one delivery; hand it to the relay (enqueue) once committed. No
+    outbound call.
 
     Order of checks: the token header must be present (401), the body must be a JSON object naming a store
     (400), the store must be installed (401) and the token must be that store's (401, constant time), the
@@ -87,7 +89,7 @@ def webhook_receive(*, body: bytes, headers) -> Receipt:
     if not isinstance(producer, str) or not producer.startswith("stores/") or len(producer) <= len("stores/"):
         raise WebhookRejected(400, "producer must be 'stores/{store_hash}'")
     store = (Store.objects.filter(store_hash=producer[len("stores/"):])
-             .only("id", "status", "webhook_token", "access_token").first())
+             .only("id", "status", "webhook_token").first())
     if store is None or store.status == Store.Status.UNINSTALLED or not store.webhook_token:
         raise WebhookRejected(401, "unknown store")
     if not hmac.compare_digest(token.encode(), store.webhook_token.encode()):
@@ -105,17 +107,21 @@ def webhook_receive(*, body: bytes, headers) -> Receipt:
     created_at = payload.get("created_at")
     event_time = (datetime.fromtimestamp(created_at, tz=UTC)
                   if isinstance(created_at, int | float) and 0 < created_at < 4e9 else None)
+    fields = {"store": store, "scope": scope, "resource_id": resource_id, "event_hash": event_hash,
+              "payload": payload, "webhook_id": (headers.get("webhook-id") or "")[:128], "signature": signature,
+              "event_created_at": event_time}
     try:
-        with transaction.atomic():
-            event = InboundEvent.objects.create(
-                store=store, scope=scope, resource_id=resource_id, event_hash=event_hash, payload=payload,
-                webhook_id=(headers.get("webhook-id") or "")[:128], signature=signature,
-                event_created_at=event_time)
-            transaction.on_commit(lambda: inbound_event_enqueue(event.pk))
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint, so a duplicate does not break the caller's transaction
+                event = InboundEvent.objects.create(**fields)
+        else:
+            # One autocommitted INSERT: durable before we answer, no BEGIN/COMMIT round trips.
+            event = InboundEvent.objects.create(**fields)
     except IntegrityError:
         # BigCommerce sent this event before (same hash): acknowledge, store nothing new.
         existing = InboundEvent.objects.filter(store=store, event_hash=event_hash).values_list("pk", flat=True)
         return Receipt(event_id=existing.first() or 0, duplicate=True)
+    transaction.on_commit(lambda: relay.submit(event.pk))  # at once in autocommit; after commit inside atomic
     return Receipt(event_id=event.pk, duplicate=False)
 
 

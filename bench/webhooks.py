@@ -1,0 +1,292 @@
+"""Benchmark of the webhook inbox and of the purchase-post pipeline.
+
+Run from the repository root (needs PostgreSQL on 127.0.0.1:5432 and the redis-server binary):
+
+    .venv/bin/python bench/webhooks.py                 # defaults below
+    .venv/bin/python bench/webhooks.py --seconds 10 --connections 64 --orders 1000
+
+It creates a throwaway PostgreSQL database (migrated), starts its own redis-server on a free port as the broker,
+starts the fake BigCommerce and the fake Ordergroove (tests/fakes) in this process, and gunicorn (gthread) with
+bench/webhooks_settings.py. Then:
+
+1. Intake: 64 keep-alive connections post BigCommerce webhooks (each with its own `hash`, valid X-Webhook-Token)
+   to ``POST /webhooks/bigcommerce`` and, in alternating rounds, the same bodies to a bare Django view under the
+   same gunicorn. Prints requests/s and p50/p99 latency of each and the ratio inbox/bare (goals: >= 0.7,
+   p99 < 50 ms).
+2. End to end: ``--orders`` store/order/created webhooks through the inbox; 2 Celery worker processes (thread
+   pools) fetch each order from the fake BigCommerce and deliver its purchase post to the fake Ordergroove.
+   Prints purchase posts delivered per second (goal >= 200/s), first webhook to last post received.
+
+Figures depend on the machine and on what else runs on it; the ratios measured within one run are what compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+STORE_HASH = "benchwh"
+WEBHOOK_TOKEN = "bench-webhook-token-0123456789abcdef"
+ACCESS_TOKEN = "bench-access-token-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, deadline: float = 20) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+# --- Load generator: asyncio, HTTP/1.1 keep-alive, fixed number of connections ----------------------------------
+
+async def _connection(port: int, path: str, bodies: list[bytes], stop_at: float, latencies: list[float],
+                      errors: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    index = 0
+    try:
+        while time.monotonic() < stop_at and index < len(bodies):
+            body = bodies[index]
+            index += 1
+            head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    f"X-Webhook-Token: {WEBHOOK_TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+            started = time.perf_counter()
+            writer.write(head + body)
+            await writer.drain()
+            status_line = await reader.readline()
+            length, close = 0, False
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.decode().partition(":")
+                if name.lower() == "content-length":
+                    length = int(value.strip())
+                elif name.lower() == "connection" and value.strip().lower() == "close":
+                    close = True
+            if length:
+                await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            code = int(status_line.split()[1]) if status_line else 0
+            if code != 200:
+                errors.append(code)
+            if close:
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    finally:
+        writer.close()
+
+
+def load(port: int, path: str, bodies_per_conn: list[list[bytes]], seconds: float) -> dict:
+    latencies: list[float] = []
+    errors: list[int] = []
+
+    async def run():
+        stop_at = time.monotonic() + seconds
+        await asyncio.gather(*(_connection(port, path, bodies, stop_at, latencies, errors)
+                               for bodies in bodies_per_conn))
+
+    started = time.monotonic()
+    asyncio.run(run())
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "errors": len(errors),
+            "p50_ms": 1000 * statistics.median(latencies) if latencies else 0,
+            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1] if latencies else 0}
+
+
+def webhook_bodies(prefix: str, count: int, scope: str = "store/bench/intake", ids: list[int] | None = None):
+    now = int(time.time())
+    out = []
+    for i in range(count):
+        resource = ids[i] if ids else i
+        out.append(json.dumps({"scope": scope, "store_id": "1000001", "data": {"type": "order", "id": resource},
+                               "hash": f"{prefix}-{i:08d}", "created_at": now,
+                               "producer": f"stores/{STORE_HASH}"}).encode())
+    return out
+
+
+def split(items: list, parts: int) -> list[list]:
+    return [items[i::parts] for i in range(parts)]
+
+
+# --- Setup ----------------------------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=8, help="length of each intake round")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per endpoint")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--gunicorn-workers", type=int, default=3)
+    parser.add_argument("--gunicorn-threads", type=int, default=8)
+    parser.add_argument("--orders", type=int, default=600, help="orders for the end-to-end phase")
+    parser.add_argument("--worker-threads", type=int, default=16, help="threads per Celery worker process")
+    args = parser.parse_args()
+
+    run_id = f"{os.getpid()}"
+    db_name = f"bench_webhooks_{run_id}"
+    redis_port, web_port = free_port(), free_port()
+    base_db = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.webhooks_settings",
+           "BENCH_DATABASE_URL": f"{base_db}/{db_name}", "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+           "PYTHONPATH": str(ROOT)}
+    os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "BENCH_DATABASE_URL", "REDIS_URL")})
+    children: list[subprocess.Popen] = []
+    import psycopg
+
+    with psycopg.connect(f"{base_db}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    try:
+        children.append(subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                          "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL))
+        wait_port(redis_port)
+
+        from tests.fakes.bigcommerce import FakeBigCommerce
+        from tests.fakes.ordergroove import FakeOrdergroove
+
+        fake_bc = FakeBigCommerce(client_id="bench-client-id-0123456789abcdef",
+                                  client_secret="bench-client-secret-0123456789abcdef").start()
+        fake_og = FakeOrdergroove().start()
+        fake_og.status_pending_polls = 0
+        env["BIGCOMMERCE_API_URL"] = os.environ["BIGCOMMERCE_API_URL"] = fake_bc.url
+
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        orders = seed(fake_bc, fake_og, args.orders)
+
+        children.append(subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "middleware.wsgi:application", "--bind",
+             f"127.0.0.1:{web_port}", "--workers", str(args.gunicorn_workers), "--worker-class", "gthread",
+             "--threads", str(args.gunicorn_threads), "--backlog", "2048", "--log-level", "warning"],
+            cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
+        wait_port(web_port)
+        time.sleep(1.5)
+
+        print(f"gunicorn gthread workers={args.gunicorn_workers} threads={args.gunicorn_threads}, "
+              f"{args.connections} keep-alive connections, {args.rounds} x {args.seconds:g}s per endpoint")
+        per_round = 40_000
+        results: dict[str, list[dict]] = {"bare": [], "inbox": []}
+        warm = webhook_bodies("warm", 2000)
+        load(web_port, "/bench/bare", split(warm, args.connections), 2)
+        load(web_port, "/webhooks/bigcommerce", split(warm, args.connections), 2)
+        for round_no in range(args.rounds):
+            bodies = webhook_bodies(f"r{round_no}", per_round)
+            results["bare"].append(load(web_port, "/bench/bare", split(bodies, args.connections), args.seconds))
+            results["inbox"].append(load(web_port, "/webhooks/bigcommerce", split(bodies, args.connections),
+                                         args.seconds))
+        summary = {}
+        for name, rounds in results.items():
+            summary[name] = {"rps": statistics.median(r["rps"] for r in rounds),
+                             "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
+                             "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
+                             "errors": sum(r["errors"] for r in rounds)}
+            print(f"  {name:6s} {summary[name]['rps']:8.0f} req/s   p50 {summary[name]['p50_ms']:6.1f} ms   "
+                  f"p99 {summary[name]['p99_ms']:6.1f} ms   non-200: {summary[name]['errors']}")
+        ratio = summary["inbox"]["rps"] / summary["bare"]["rps"]
+        print(f"  inbox/bare throughput ratio: {ratio:.2f} (goal >= 0.7); inbox p99 "
+              f"{summary['inbox']['p99_ms']:.1f} ms (goal < 50 ms)")
+
+        from bigcommerce_app.models import InboundEvent
+        from middleware.celery import app
+
+        stored = InboundEvent.objects.filter(scope="store/bench/intake").count()
+        print(f"  events stored by the inbox: {stored}")
+        app.control.purge()  # the intake round's events have no handler; do not make the workers chew on them
+        InboundEvent.objects.filter(scope="store/bench/intake").delete()
+
+        # End to end: 2 worker processes.
+        for _ in range(2):
+            children.append(subprocess.Popen(
+                [str(Path(sys.executable).parent / "celery"), "-A", "middleware", "worker", "-P", "threads",
+                 "-c", str(args.worker_threads), "--without-heartbeat", "--without-mingle", "--without-gossip",
+                 "-l", "error"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(4)
+        bodies = webhook_bodies("e2e", len(orders), scope="store/order/created", ids=orders)
+        fake_og.clear_requests()
+        merchant = fake_og.merchants["ogmerchant1"]
+        started = time.monotonic()
+        intake = load(web_port, "/webhooks/bigcommerce", split(bodies, args.connections), 120)
+        deadline = time.monotonic() + 300
+        while len(merchant.purchase_posts) < len(orders) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        delivered = len(merchant.purchase_posts)
+        from ordergroove.models import Delivery
+
+        failed = Delivery.objects.filter(kind="purchase_post", status="failed").count()
+        print(f"end to end: {len(orders)} order webhooks (intake {intake['rps']:.0f} req/s), 2 Celery worker "
+              f"processes x {args.worker_threads} threads")
+        print(f"  purchase posts delivered: {delivered} in {elapsed:.1f}s = {delivered / elapsed:.0f}/s "
+              f"(goal >= 200/s); failed deliveries: {failed}; BigCommerce calls: {len(fake_bc.requests)}")
+    finally:
+        for child in reversed(children):
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(f"{base_db}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def seed(fake_bc, fake_og, count: int) -> list[int]:
+    """One installed, configured store; a subscribable product; one customer with a card; `count` orders, half
+    with a subscription line."""
+    from bigcommerce_app.models import Store
+    from feeds.models import ProductSubscriptionSetting
+    from ordergroove.models import OrdergrooveSettings
+
+    store = Store.objects.create(store_hash=STORE_HASH, status="installed", access_token=ACCESS_TOKEN,
+                                 webhook_token=WEBHOOK_TOKEN)
+    fake_bc.add_store(STORE_HASH).access_token = ACCESS_TOKEN
+    og, _ = OrdergrooveSettings.objects.get_or_create(store=store)
+    fake_og.configure(og)
+    product = fake_bc.add_product(STORE_HASH, name="Coffee", price=12.5, sku="COF-1", modifiers=[
+        {"name": "Subscription", "option_values": [{"label": "One-time"}, {"label": "Every month"}]}])
+    modifier = product["modifiers"][0]
+    one_time, monthly = (v["id"] for v in modifier["option_values"])
+    ProductSubscriptionSetting.objects.create(
+        store=store, bc_product_id=product["id"], autoship_eligible=True, modifier_id=modifier["id"], frequencies=[
+            {"name": "One-time", "option_id": one_time, "every": 0, "every_period": 0, "is_default": True},
+            {"name": "Every month", "option_id": monthly, "every": 1, "every_period": 3, "is_default": False}])
+    customer = fake_bc.add_customer(STORE_HASH)
+    fake_bc.add_instrument(STORE_HASH, customer["id"])
+    ids = []
+    for i in range(count):
+        line = {"product_id": product["id"], "variant_id": product["variants"][0]["id"], "quantity": 1, "price": 12.5,
+                "sku": "COF-1", "product_options": [{"product_option_id": modifier["id"],
+                                                     "value": monthly if i % 2 else one_time}]}
+        ids.append(fake_bc.add_order(STORE_HASH, customer_id=customer["id"], products=[line])["id"])
+    return ids
+
+
+if __name__ == "__main__":
+    main()
