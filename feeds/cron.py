@@ -59,6 +59,11 @@ def _check_field(name: str, value: str) -> str:
     return value
 
 
+def cron_field_validate(name: str, value: str) -> str:
+    """One field on its own (CronError if invalid)."""
+    return _check_field(name, value)
+
+
 def cron_validate(fields: dict[str, str]) -> dict[str, str]:
     """Normalised fields, or CronError naming the first bad field."""
     cleaned = {name: _check_field(name, str(fields.get(name, "*"))) for name in FIELDS}

@@ -207,6 +207,27 @@ class SettingsSerializer(serializers.Serializer):
         except SftpConfigError as exc:
             raise serializers.ValidationError(str(exc)) from exc
 
+    def _cron(self, name: str, value: str) -> str:
+        try:
+            return cron.cron_field_validate(name, value)
+        except cron.CronError as exc:
+            raise serializers.ValidationError(exc.message) from exc
+
+    def validate_cron_minute(self, value):
+        return self._cron("cron_minute", value)
+
+    def validate_cron_hour(self, value):
+        return self._cron("cron_hour", value)
+
+    def validate_cron_day_of_month(self, value):
+        return self._cron("cron_day_of_month", value)
+
+    def validate_cron_month(self, value):
+        return self._cron("cron_month", value)
+
+    def validate_cron_day_of_week(self, value):
+        return self._cron("cron_day_of_week", value)
+
     # Cross-field rules ---------------------------------------------------------------------------------------
     def _after(self, attrs: dict, name: str):
         if name in attrs:
