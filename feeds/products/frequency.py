@@ -219,45 +219,53 @@ def frequency_parse(cell: str) -> list[Frequency]:
     return options
 
 
-def frequency_validate(options: list[Frequency]) -> list[str]:
-    """Product-level rules for a subscription-eligible product (seed 002 "Frequency Options Table"); returns
-    warnings, raises FrequencyError on the first broken rule."""
+def frequency_problems(options: list[Frequency]) -> tuple[list[str], list[str]]:
+    """Every broken product-level rule (seed 002 "Frequency Options Table") of a subscription-eligible product,
+    and the warnings: (errors, warnings)."""
     if not options:
-        raise FrequencyError("No frequency options: a subscription-eligible product needs at least one")
+        return ["No frequency options: a subscription-eligible product needs at least one"], []
+    errors: list[str] = []
+    warnings: list[str] = []
     seen: set[int] = set()
-    warnings = []
     for option in options:
         label = f"Option '{option.name}' (option_id {option.option_id})"
         if option.option_id in seen:
-            raise FrequencyError(f"{label}: option_id {option.option_id} is listed twice")
+            errors.append(f"{label}: option_id {option.option_id} is listed twice")
         seen.add(option.option_id)
         if option.every < 0 or option.every_period < 0:
-            raise FrequencyError(f"{label}: every and every_period cannot be negative")
-        if option.every == 0 or option.every_period == 0:
+            errors.append(f"{label}: every and every_period cannot be negative")
+        elif option.every == 0 or option.every_period == 0:
             if not option.is_one_time:
-                raise FrequencyError(
+                errors.append(
                     f"{label}: every {option.every} / every_period {option.every_period} is not valid; "
                     "a one-time purchase is every 0 and every_period 0, a subscription needs every > 0 and "
                     "every_period 1 (days), 2 (weeks) or 3 (months)")
-            continue
-        if option.every_period not in EVERY_PERIOD_NAMES:
-            raise FrequencyError(f"{label}: every_period {option.every_period} is not valid; use 1 (days), "
-                                 "2 (weeks) or 3 (months)")
-        if (option.every, option.every_period) not in FREQUENCY_TABLE:
+        elif option.every_period not in EVERY_PERIOD_NAMES:
+            errors.append(f"{label}: every_period {option.every_period} is not valid; use 1 (days), "
+                          "2 (weeks) or 3 (months)")
+        elif (option.every, option.every_period) not in FREQUENCY_TABLE:
             warnings.append(f"{label}: {option.words} is not in the seed's Frequency Options Table")
     one_time = [o for o in options if o.is_one_time]
     if len(one_time) > 1:
         names = ", ".join(f"'{o.name}'" for o in one_time)
-        raise FrequencyError(f"{len(one_time)} options are one-time purchases (every 0, every_period 0): {names}; "
-                             "only one may be — set every and every_period on the subscription options")
-    if len(one_time) == len(options):
-        raise FrequencyError("No subscription frequency: every option is a one-time purchase (0/0); set every "
-                             "and every_period on the subscription options")
+        errors.append(f"{len(one_time)} options are one-time purchases (every 0, every_period 0): {names}; "
+                      "only one may be — set every and every_period on the subscription options")
+    elif one_time and len(one_time) == len(options):
+        errors.append("No subscription frequency: every option is a one-time purchase (0/0); set every "
+                      "and every_period on the subscription options")
     defaults = [o for o in options if o.is_default]
     if len(defaults) != 1:
         which = ", ".join(f"'{o.name}'" for o in defaults)
-        raise FrequencyError("Exactly one option must have is_default TRUE; "
-                             + (f"{len(defaults)} do: {which}" if defaults else "none does"))
+        errors.append("Exactly one option must have is_default TRUE; "
+                      + (f"{len(defaults)} do: {which}" if defaults else "none does"))
+    return errors, warnings
+
+
+def frequency_validate(options: list[Frequency]) -> list[str]:
+    """Warnings of a valid cell; FrequencyError naming the first broken rule otherwise."""
+    errors, warnings = frequency_problems(options)
+    if errors:
+        raise FrequencyError(errors[0])
     return warnings
 
 

@@ -21,7 +21,7 @@ from bigcommerce_app.models import Store
 from bigcommerce_app.services import audit
 from feeds.models import ProductExportChunk, ProductExportJob, ProductSettingsImport, ProductSubscriptionSetting
 from feeds.products import csvfile
-from feeds.products.frequency import FrequencyError, frequency_parse, frequency_validate
+from feeds.products.frequency import FrequencyError, frequency_parse, frequency_problems
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,9 @@ def _parse_bool(text: str) -> bool | None:
     return {"TRUE": True, "FALSE": False}.get(value)
 
 
-def _read_file(data: bytes, errors: list[dict], warnings: list[str]) -> list[_Row]:
+def _read_file(data: bytes, errors: list[dict], warnings: list[str]) -> tuple[list[_Row], list[_Row]]:
+    """(valid rows, rows worth checking against the catalog: a product id and a readable Frequency, even when
+    another cell of the row is wrong, so that one upload reports every error)."""
     try:
         text = csvfile.decode(data)
         positions, records = csvfile.read_rows(text)
@@ -192,13 +194,14 @@ def _read_file(data: bytes, errors: list[dict], warnings: list[str]) -> list[_Ro
     except (csvfile.CsvFileError, UnicodeDecodeError) as exc:
         reason = str(exc) if isinstance(exc, csvfile.CsvFileError) else "The file is neither UTF-8 nor Windows-1252."
         _error(errors, 1, "", reason)
-        return []
+        return [], []
 
     def cell(cells: list[str], column: str) -> str:
         index = positions.get(column)
         return cells[index] if index is not None and index < len(cells) else ""
 
     rows: list[_Row] = []
+    checkable: list[_Row] = []
     seen: dict[int, int] = {}
     for number, cells in raw_rows:
         row_ok = True
@@ -222,23 +225,29 @@ def _read_file(data: bytes, errors: list[dict], warnings: list[str]) -> list[_Ro
                    f"'{autoship_text.strip()}' is not TRUE or FALSE." if autoship_text.strip()
                    else "Autoship Eligible is empty: set TRUE or FALSE.")
             row_ok = False
-        frequencies = []
+        frequencies = None
         try:
             frequencies = frequency_parse(cell(cells, csvfile.COL_FREQUENCY))
-            if autoship:
-                for warning in frequency_validate(frequencies):
-                    warnings.append(f"Row {number}: {warning}")
         except FrequencyError as exc:
             _error(errors, number, csvfile.COL_FREQUENCY, str(exc))
             row_ok = False
+        if frequencies is not None and autoship:
+            problems, row_warnings = frequency_problems(frequencies)
+            for problem in problems:
+                _error(errors, number, csvfile.COL_FREQUENCY, problem)
+            warnings.extend(f"Row {number}: {warning}" for warning in row_warnings)
+            row_ok = row_ok and not problems
+        row = _Row(number=number, product_id=product_id or 0, sku=cell(cells, csvfile.COL_SKU).strip(),
+                   name=cell(cells, csvfile.COL_NAME).strip(),
+                   modifier_id_cell=cell(cells, csvfile.COL_MODIFIER_ID).strip(),
+                   autoship=bool(autoship), frequencies=frequencies or [])
         if row_ok:
-            rows.append(_Row(number=number, product_id=product_id, sku=cell(cells, csvfile.COL_SKU).strip(),
-                             name=cell(cells, csvfile.COL_NAME).strip(),
-                             modifier_id_cell=cell(cells, csvfile.COL_MODIFIER_ID).strip(),
-                             autoship=bool(autoship), frequencies=frequencies))
+            rows.append(row)
+        if product_id is not None and frequencies is not None and autoship and seen.get(product_id) == number:
+            checkable.append(row)
     if not raw_rows:
         _error(errors, 1, "", "The file has a header but no product rows.")
-    return rows
+    return rows, checkable
 
 
 def _check_against_catalog(store: Store, rows: list[_Row], errors: list[dict], client: BigCommerceClient | None
@@ -295,16 +304,18 @@ def product_settings_import(store: Store, *, data: bytes, file_name: str = "", u
     row, column and reason) is recorded and returned."""
     errors: list[dict] = []
     warnings: list[str] = []
-    rows = _read_file(data, errors, warnings)
+    rows, checkable = _read_file(data, errors, warnings)
     catalog: dict[int, dict] = {}
-    if rows and not errors:
+    if checkable:
         try:
-            catalog = _check_against_catalog(store, rows, errors, client)
+            catalog = _check_against_catalog(store, checkable, errors, client)
         except BigCommerceError as exc:
             _error(errors, 1, "", f"BigCommerce could not be asked for the products' modifiers ({exc.message or exc});"
                                   " nothing was applied — try again in a minute.")
-    row_count = len(rows) + len({e["row"] for e in errors if e["row"] > 1})
+    row_count = len({r.number for r in rows} | {e["row"] for e in errors if e["row"] > 1})
     if errors:
+        errors.sort(key=lambda e: (e["row"], csvfile.COLUMNS.index(e["column"]) if e["column"] in csvfile.COLUMNS
+                                   else -1))
         record = ProductSettingsImport.objects.create(
             store=store, status=ProductSettingsImport.Status.REJECTED, file_name=file_name[:255],
             uploaded_by=uploaded_by, row_count=row_count, errors=errors[:MAX_STORED_ERRORS], warnings=warnings,
