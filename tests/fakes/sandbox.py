@@ -94,6 +94,7 @@ class Sandbox:
         og, _ = OrdergrooveSettings.objects.get_or_create(store=store)
         og.global_offer_id = "sandbox-offer-0001"
         og.incentive_groups_enabled = True
+        og.webhook_verification_key = "sandbox-webhook-key-0001"  # `manage.py og_send event` signs with it
         self.ordergroove.configure(og, merchant_id=DEMO_MERCHANT_ID, hash_key=DEMO_HASH_KEY,
                                    api_key="sandbox-api-key-0001")
         self.ordergroove.add_customer(DEMO_MERCHANT_ID, DEMO_CUSTOMER_ID, email="shopper@example.com")
