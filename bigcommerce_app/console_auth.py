@@ -97,3 +97,17 @@ class ConsoleTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return "Console"
+
+
+try:  # OpenAPI: describe the console token so /api/schema/ documents how automation authenticates
+    from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+    class ConsoleTokenScheme(OpenApiAuthenticationExtension):
+        target_class = "bigcommerce_app.console_auth.ConsoleTokenAuthentication"
+        name = "ConsoleToken"
+
+        def get_security_definition(self, auto_schema):
+            return {"type": "apiKey", "in": "header", "name": HEADER,
+                    "description": "The console token handed out by /bigcommerce/load (also accepted as ?t=)."}
+except ImportError:  # pragma: no cover - drf-spectacular is a dependency
+    pass

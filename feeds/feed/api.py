@@ -33,7 +33,8 @@ def schedule_as_dict(store) -> dict:
 
 
 class FeedRunsAPI(ConsoleAPIView):
-    @extend_schema(summary="Recent feed runs and the schedule's state", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="console_api_feeds_runs_list", summary="Recent feed runs and the schedule's state",
+                   responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         store = request.user.store
         return Response({"runs": [selectors.run_as_dict(r) for r in selectors.runs_recent(store)],

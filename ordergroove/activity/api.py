@@ -12,9 +12,9 @@ from bigcommerce_app.console_auth import ConsoleTokenAuthentication
 from bigcommerce_app.inbox.services import inbound_event_replay
 from ordergroove.activity import presenters, selectors
 from ordergroove.activity.serializers import (
+    ActivityErrorSerializer,
     DeliveryDetailSerializer,
     DeliverySerializer,
-    ErrorSerializer,
     EventSerializer,
     SummarySerializer,
 )
@@ -42,7 +42,8 @@ def _missing(what: str) -> Response:
 
 class SummaryAPI(ActivityAPIView):
     @extend_schema(operation_id="console_activity_summary", tags=["console activity"],
-                   parameters=[OpenApiParameter("days", int)], responses={200: SummarySerializer, 400: ErrorSerializer})
+                   parameters=[OpenApiParameter("days", int)],
+                   responses={200: SummarySerializer, 400: ActivityErrorSerializer})
     def get(self, request: Request) -> Response:
         try:
             flt = selectors.ActivityFilter.from_query(request.query_params, for_events=False)
@@ -54,7 +55,7 @@ class SummaryAPI(ActivityAPIView):
 class EventsAPI(ActivityAPIView):
     @extend_schema(operation_id="console_activity_events", tags=["console activity"],
                    parameters=[*FILTERS, OpenApiParameter("scope", str, description="Webhook scope.")],
-                   responses={200: EventSerializer(many=True), 400: ErrorSerializer})
+                   responses={200: EventSerializer(many=True), 400: ActivityErrorSerializer})
     def get(self, request: Request) -> Response:
         try:
             flt = selectors.ActivityFilter.from_query(request.query_params, for_events=True)
@@ -67,7 +68,7 @@ class EventsAPI(ActivityAPIView):
 class DeliveriesAPI(ActivityAPIView):
     @extend_schema(operation_id="console_activity_deliveries", tags=["console activity"],
                    parameters=[*FILTERS, OpenApiParameter("kind", str, description="Delivery kind.")],
-                   responses={200: DeliverySerializer(many=True), 400: ErrorSerializer})
+                   responses={200: DeliverySerializer(many=True), 400: ActivityErrorSerializer})
     def get(self, request: Request) -> Response:
         try:
             flt = selectors.ActivityFilter.from_query(request.query_params, for_events=False)
@@ -79,7 +80,7 @@ class DeliveriesAPI(ActivityAPIView):
 
 class DeliveryAPI(ActivityAPIView):
     @extend_schema(operation_id="console_activity_delivery", tags=["console activity"],
-                   responses={200: DeliveryDetailSerializer, 404: ErrorSerializer})
+                   responses={200: DeliveryDetailSerializer, 404: ActivityErrorSerializer})
     def get(self, request: Request, delivery_id: int) -> Response:
         delivery = selectors.delivery_get(request.user.store, delivery_id)
         if delivery is None:
@@ -89,7 +90,7 @@ class DeliveryAPI(ActivityAPIView):
 
 class DeliveryReplayAPI(ActivityAPIView):
     @extend_schema(operation_id="console_activity_delivery_replay", tags=["console activity"], request=None,
-                   responses={202: DeliverySerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+                   responses={202: DeliverySerializer, 404: ActivityErrorSerializer, 409: ActivityErrorSerializer},
                    description="Send a failed delivery again (the retry schedule starts over).")
     def post(self, request: Request, delivery_id: int) -> Response:
         delivery = selectors.delivery_get(request.user.store, delivery_id)
@@ -104,7 +105,7 @@ class DeliveryReplayAPI(ActivityAPIView):
 
 class EventReplayAPI(ActivityAPIView):
     @extend_schema(operation_id="console_activity_event_replay", tags=["console activity"], request=None,
-                   responses={202: EventSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+                   responses={202: EventSerializer, 404: ActivityErrorSerializer, 409: ActivityErrorSerializer},
                    description="Process a finished event again (a purchase post is still never sent twice).")
     def post(self, request: Request, event_id: int) -> Response:
         event = selectors.event_get(request.user.store, event_id)

@@ -66,5 +66,5 @@ class DeliveryDetailSerializer(DeliverySerializer):
     attempt_rows = AttemptSerializer(many=True)
 
 
-class ErrorSerializer(serializers.Serializer):
+class ActivityErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
