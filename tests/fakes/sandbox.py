@@ -83,6 +83,25 @@ class Sandbox:
                                                     owner_id=1, owner_email="owner@sandbox.example")
         return f"{self.app_url}/bigcommerce/load?{urlencode({'signed_payload_jwt': token})}"
 
+    def place_demo_order(self) -> int:
+        """A storefront checkout in the fake BigCommerce (one subscribed line, one one-time line) and its
+        store/order/created webhook, so the console's Activity tab shows a purchase post reaching the fake
+        Ordergroove right after start-up."""
+        products = list(self.bigcommerce.stores[DEMO_STORE].products.values())
+        dog_food, leash = products[0], products[-1]
+        modifier = dog_food["modifiers"][0]
+        monthly = next(v for v in modifier["option_values"] if v["label"] == "Every 1 month")
+        order = self.bigcommerce.add_order(DEMO_STORE, customer_id=DEMO_CUSTOMER_ID, products=[
+            {"product_id": dog_food["id"], "variant_id": dog_food["base_variant_id"], "quantity": 1,
+             "price": dog_food["price"], "name": dog_food["name"], "sku": dog_food["sku"],
+             "product_options": [{"product_option_id": modifier["id"], "value": monthly["id"],
+                                  "display_name": modifier["name"], "display_value": monthly["label"]}]},
+            {"product_id": leash["id"], "variant_id": leash["base_variant_id"], "quantity": 1,
+             "price": leash["price"], "name": leash["name"], "sku": leash["sku"]},
+        ])
+        self.bigcommerce.emit(DEMO_STORE, "store/order/created", {"type": "order", "id": order["id"]})
+        return order["id"]
+
     def configure_demo_settings(self) -> None:
         """Point the demo store at the fakes: Ordergroove endpoints and keys, the SFTP drop-off with its pinned
         host key, and the product subscription settings a CSV import would have produced."""

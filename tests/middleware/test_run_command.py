@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -62,6 +63,19 @@ def test_run_command_serves_the_sandbox_console_and_runs_tasks_async(tmp_path):
             heartbeat = ready["checks"]["worker_heartbeat_age_s"]
             time.sleep(1)
         assert heartbeat is not None, "beat → worker round trip never happened:\n" + log_path.read_text()[-3000:]
+
+        # The demo storefront order's webhook went through the inbox and the worker to the fake Ordergroove.
+        token = parse_qs(urlsplit(page.url).query)["t"][0]
+        delivered = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and delivered is None:
+            deliveries = requests.get(f"{app_url}/console/api/activity/deliveries",
+                                      headers={"X-Console-Token": token}, timeout=5).json()
+            delivered = next((d for d in deliveries if d["kind"] == "purchase_post"
+                              and d["status"] == "succeeded"), None)
+            time.sleep(1)
+        assert delivered, "the demo order's purchase post never succeeded:\n" + log_path.read_text()[-3000:]
+        assert delivered["subs_req_id"]
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -76,6 +76,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Service up: {app_url}/healthz"))
             if sandbox:
                 load_url = sandbox.install_demo_store()
+                order_id = sandbox.place_demo_order()
+                self.stdout.write(f"Sandbox: demo storefront order {order_id} placed; its webhook was delivered")
                 self.stdout.write(self.style.SUCCESS(f"Console: {load_url}"))
             self.stdout.write("Press Ctrl-C to stop.")
             self.stdout.flush()
