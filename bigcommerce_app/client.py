@@ -350,6 +350,13 @@ class BigCommerceClient:
         """Catalog variants matching `filters` (e.g. `sku`, `product_id:in`), every page."""
         return list(self.v3_list("/v3/catalog/variants", filters))
 
+    # Order transactions (V3) for the purchase post's payment (issue 4) ---------------------------------------
+    def order_transactions(self, order_id: int) -> list[dict]:
+        """The order's payment transactions (Orders V3 Get Transactions). A vaulted instrument's
+        `payment_instrument_token` equals its stored-instrument `token` (bigcommerce.md §4.5). An order without
+        transactions (paid offline, not paid yet) may come back as an empty `data` or an empty 204: both are []."""
+        return (self.get_json(f"/v3/orders/{int(order_id)}/transactions") or {}).get("data") or []
+
 
 def client_for_store(store) -> BigCommerceClient:
     """A client for a Store row; a 401 marks the store as needing re-authorization (bigcommerce.md §8.8)."""

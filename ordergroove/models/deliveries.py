@@ -105,12 +105,20 @@ class PurchasePost(models.Model):
         NOT_FOUND = "not_found", "Unknown to Ordergroove"
         GAVE_UP = "gave_up", "No result after 24 h"
 
+    class PaymentSource(models.TextChoices):
+        """Where the posted `payment` came from (DECISIONS §3.6: the instrument the order was paid with)."""
+
+        NONE = "", "No payment sent"
+        ORDER_TRANSACTION = "order_transaction", "The order's transaction"
+        DEFAULT_INSTRUMENT = "default_instrument", "The customer's default instrument"
+
     store = models.ForeignKey("bigcommerce_app.Store", on_delete=models.CASCADE, related_name="og_purchase_posts")
     bc_order_id = models.BigIntegerField()
     merchant_user_id = models.CharField(max_length=64)
     delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="purchase_post")
     has_subscriptions = models.BooleanField(default=False)
     subscribed_products = models.JSONField(default=list, blank=True)
+    payment_source = models.CharField(max_length=24, choices=PaymentSource.choices, blank=True, default="")
     subs_req_id = models.CharField(max_length=64, blank=True, default="")
     status_state = models.CharField(max_length=16, choices=StatusState.choices, default=StatusState.NOT_SENT)
     status_checked_at = models.DateTimeField(null=True, blank=True)

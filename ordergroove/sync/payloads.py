@@ -285,6 +285,50 @@ def purchase_post_payment(instrument: Instrument, *, holder_fallback: str = "") 
     return payment
 
 
+# --- The instrument the order was paid with (DECISIONS §3.6, bigcommerce.md §4.5) -------------------------------
+
+# Transactions that moved (or reserved) the shopper's money; refunds and voids name an instrument too but do not
+# say what the order was paid with.
+CHARGE_EVENTS = frozenset({"purchase", "authorization", "capture", "settled", "pending"})
+FAILED_TRANSACTION_STATUSES = frozenset({"error", "failed", "declined"})
+
+
+def vaulted_transaction(transactions: list[dict]) -> dict | None:
+    """The order's latest successful charge made with a vaulted instrument (it carries a
+    `payment_instrument_token`); None when the order was paid otherwise (a card not saved, offline, gift
+    certificate, store credit) or has no transactions."""
+    found = None
+    for tx in transactions or []:
+        if not tx.get("payment_instrument_token"):
+            continue
+        if str(tx.get("event") or "").lower() not in CHARGE_EVENTS:
+            continue
+        if str(tx.get("status") or "").lower() in FAILED_TRANSACTION_STATUSES:
+            continue
+        found = tx  # BigCommerce lists transactions oldest first: the last one is what finally paid
+    return found
+
+
+def instrument_from_transaction(tx: dict) -> Instrument:
+    """The transaction's own view of its instrument, for when the customer's stored instruments do not list the
+    token (removed since, or not listed yet): the token is what recurring orders charge; card type, expiry and
+    last 4 come from `credit_card`; a PayPal wallet has no card."""
+    card = tx.get("credit_card") if isinstance(tx.get("credit_card"), dict) else {}
+    where = f"{tx.get('method', '')} {tx.get('gateway', '')} {tx.get('payment_method_id', '')}".lower()
+    kind = "paypal" if not card and "paypal" in where else "card"
+    return Instrument(kind=kind, token=str(tx["payment_instrument_token"]), brand=str(card.get("card_type") or ""),
+                      expiry_month=_int_or_none(card.get("card_expiry_month")),
+                      expiry_year=_int_or_none(card.get("card_expiry_year")),
+                      last_4=str(card.get("card_last4") or ""))
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 # --- Update payment default (seed 000) --------------------------------------------------------------------------
 
 def payment_default_payload(instrument: Instrument) -> dict:

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from bigcommerce_app.client import BigCommerceNotFound, client_for_store
+from bigcommerce_app.client import BigCommerceClient, BigCommerceError, BigCommerceNotFound, client_for_store
 from bigcommerce_app.inbox.services import EventDeferred, EventSkipped
 from bigcommerce_app.models import InboundEvent, Store
 from bigcommerce_app.services import alert_raise, alert_resolve
@@ -129,12 +129,15 @@ def purchase_post_create(event: InboundEvent) -> str:
     build = dict(program=program, order=order, lines=lines, shipping_addresses=shipping, customer=customer,
                  product_settings=product_settings)
     plan = payloads.purchase_post_payload(instrument=None, **build)
+    payment_source = PurchasePost.PaymentSource.NONE
     if plan.has_subscriptions:
-        instrument = instruments.default_instrument(og, bc, customer_id)
+        instrument, payment_source, payment_note = purchase_post_instrument(og, bc, order_id, customer_id)
         if instrument is None and event.attempts <= NO_INSTRUMENT_RECHECKS:
             raise EventDeferred(f"order {order_id} subscribes but customer {customer_id} has no stored "
                                 "payment instrument yet", retry_in=NO_INSTRUMENT_RECHECK_SECONDS)
         plan = payloads.purchase_post_payload(instrument=instrument, **build)
+        if instrument is not None:
+            plan.notes.append(payment_note)
 
     request = {"payload": plan.payload, "sig_field": str(customer_id)}
     try:
@@ -144,12 +147,47 @@ def purchase_post_create(event: InboundEvent) -> str:
                 merchant_order_id=str(order_id), source_event=event, request=json.dumps(request), notes=plan.notes)
             PurchasePost.objects.create(store=store, bc_order_id=order_id, merchant_user_id=str(customer_id),
                                         delivery=delivery, has_subscriptions=plan.has_subscriptions,
+                                        payment_source=payment_source,
                                         subscribed_products=plan.subscribed_products)
             transaction.on_commit(lambda: delivery_enqueue(delivery.pk))
     except IntegrityError:
         raise EventSkipped(f"purchase post of order {order_id} already recorded") from None
     kind = "subscription" if plan.has_subscriptions else "one-time"
     return f"purchase post of order {order_id} queued ({kind}, delivery {delivery.pk})"
+
+
+def purchase_post_instrument(og: OrdergrooveSettings, bc: BigCommerceClient, order_id: int,
+                             customer_id: int) -> tuple[payloads.Instrument | None, str, str]:
+    """The instrument the order was paid with, where it came from, and a note for the activity log.
+
+    DECISIONS §3.6: `token_id` is charged again for every recurring order, so it must be the instrument the
+    shopper chose at checkout, not whatever is their default: the order's vaulted-instrument transaction names
+    it (`payment_instrument_token` = stored-instrument `token`, bigcommerce.md §4.5) and the stored instrument
+    adds holder and billing. Only an order without such a transaction falls back to the default instrument."""
+    source = PurchasePost.PaymentSource
+    try:
+        tx = payloads.vaulted_transaction(bc.order_transactions(order_id))
+        why_default = "the order has no vaulted-instrument transaction"
+    except BigCommerceNotFound:
+        tx, why_default = None, "BigCommerce lists no transactions for the order"
+    except BigCommerceError as exc:
+        if exc.status != 403:
+            raise  # 5xx, timeouts, rate limits: the inbox retries the event
+        # An app installed before it asked for the Order Transactions scope: still post, say why in the log.
+        tx, why_default = None, "the app may not read order transactions (store_v2_transactions_read_only)"
+    if tx is None:
+        instrument = instruments.default_instrument(og, bc, customer_id)
+        return instrument, source.DEFAULT_INSTRUMENT, f"payment: the customer's default instrument ({why_default})"
+    token = str(tx["payment_instrument_token"])
+    stored = instruments.default_instrument(og, bc, customer_id, token=token)
+    if stored is not None and stored.token == token:
+        return stored, source.ORDER_TRANSACTION, f"payment: the instrument of the order's transaction {tx.get('id')}"
+    # Not listed by the payment data source (card removed since, or a gateway vault that lacks it): the token is
+    # still the BigCommerce stored-instrument token recurring orders are charged with (placement looks it up in
+    # the stored instruments whatever the data source), so post it with the transaction's own card details.
+    return (payloads.instrument_from_transaction(tx), source.ORDER_TRANSACTION,
+            f"payment: the instrument of the order's transaction {tx.get('id')} (not among the customer's stored "
+            "instruments: card details from the transaction)")
 
 
 # --- Customer updated → set contact details ----------------------------------------------------------------------

@@ -29,7 +29,7 @@ DEFAULT_SCOPE = (
     "store_v2_orders store_v2_products_read_only store_v2_customers_read_only "
     "store_stored_payment_instruments_read_only store_payments_methods_read "
     "store_payments_access_token_create store_v2_marketing store_v2_information_read_only "
-    "store_channel_settings_read_only store_sites_read_only"
+    "store_channel_settings_read_only store_sites_read_only store_v2_transactions_read_only"
 )
 
 
@@ -51,6 +51,7 @@ class FakeStore:
     orders: dict[int, dict] = field(default_factory=dict)
     order_products: dict[int, list[dict]] = field(default_factory=dict)
     order_shipping: dict[int, list[dict]] = field(default_factory=dict)
+    order_transactions: dict[int, list[dict]] = field(default_factory=dict)
     customers: dict[int, dict] = field(default_factory=dict)
     instruments: dict[int, list[dict]] = field(default_factory=dict)
     payment_methods: list[dict] = field(default_factory=list)
@@ -238,9 +239,10 @@ class FakeBigCommerce(FakeServer):
     def add_order(self, store_hash: str, *, customer_id: int, products: list[dict],
                   billing_address: dict | None = None, shipping_address: dict | None = None,
                   external_source: str = "", status_id: int = 11, order_id: int | None = None,
-                  payment_method: str = "Credit Card") -> dict:
+                  payment_method: str = "Credit Card", transactions: list[dict] | None = None) -> dict:
         """A placed storefront order. `products`: [{"product_id", "variant_id", "quantity", "price",
-        "name", "sku", "product_options": [{"product_option_id", "value", "display_name"}]}]."""
+        "name", "sku", "product_options": [{"product_option_id", "value", "display_name"}]}].
+        `transactions`: keyword arguments of `add_transaction` for each of the order's payment transactions."""
         store = self.add_store(store_hash)
         oid = order_id or self.next_id()
         billing = billing_address or {"first_name": "Jane", "last_name": "Doe", "company": "",
@@ -286,7 +288,39 @@ class FakeBigCommerce(FakeServer):
             store.order_products[oid] = lines
             store.order_shipping[oid] = [{"id": self.next_id(), "order_id": oid, **shipping,
                                           "shipping_method": "Flat Rate"}]
+        for tx in transactions or []:
+            self.add_transaction(store_hash, oid, **tx)
         return order
+
+    def add_transaction(self, store_hash: str, order_id: int, *, instrument: dict | None = None,
+                        method: str = "credit_card", event: str = "purchase", status: str = "ok",
+                        gateway: str = "stripe", amount: float | None = None, **fields) -> dict:
+        """An Orders V3 transaction of the order. With `instrument` (a row of `add_instrument`) it was paid with
+        that vaulted instrument: `payment_instrument_token` and, for a card, `credit_card` come from it."""
+        store = self.add_store(store_hash)
+        order = store.orders.get(order_id, {})
+        tx: dict[str, Any] = {
+            "id": self.next_id(), "order_id": str(order_id), "event": event, "method": method,
+            "amount": float(amount if amount is not None else order.get("total_inc_tax") or 0),
+            "currency": order.get("currency_code", "USD"), "gateway": gateway,
+            "gateway_transaction_id": uuid.uuid4().hex[:16], "payment_method_id": f"{gateway}.card",
+            "date_created": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), "test": True,
+            "status": status, "fraud_review": False, "reference_transaction_id": None, "offline": None,
+            "custom": None, "payment_instrument_token": None, "avs_result": {}, "cvv_result": {},
+            "credit_card": None, "gift_certificate": None, "store_credit": None,
+        }
+        if instrument is not None:
+            tx["payment_instrument_token"] = instrument["token"]
+            if instrument.get("type") == "stored_card":
+                tx["credit_card"] = {"card_type": str(instrument.get("brand", "")).lower(),
+                                     "card_iin": instrument.get("issuer_identification_number", ""),
+                                     "card_last4": instrument.get("last_4", ""),
+                                     "card_expiry_month": instrument.get("expiry_month"),
+                                     "card_expiry_year": instrument.get("expiry_year")}
+        tx.update(fields)
+        with self.lock:
+            store.order_transactions.setdefault(order_id, []).append(tx)
+        return tx
 
     # --- Webhook emitter ------------------------------------------------------------------------------
     def webhook_payload(self, store_hash: str, scope: str, data: dict, *, created_at: int | None = None) -> dict:
@@ -346,6 +380,7 @@ class FakeBigCommerce(FakeServer):
         r("PUT", s + r"/v2/orders/(?P<id>\d+)", self.api(self.h_order_update))
         r("GET", s + r"/v2/orders/(?P<id>\d+)/products", self.api(self.h_order_products))
         r("GET", s + r"/v2/orders/(?P<id>\d+)/shipping_addresses", self.api(self.h_order_shipping))
+        r("GET", s + r"/v3/orders/(?P<id>\d+)/transactions", self.api(self.h_order_transactions))
         r("GET", s + r"/v3/customers", self.api(self.h_customers))
         r("GET", s + r"/v3/customers/(?P<id>\d+)/stored-instruments", self.api(self.h_instruments))
         r("GET", s + r"/v3/payments/methods", self.api(self.h_payment_methods))
@@ -582,6 +617,11 @@ class FakeBigCommerce(FakeServer):
         if int(request.params["id"]) not in store.orders:
             return self.v2_error(404, "The requested resource was not found.")
         return self.v2_page(request, store.order_shipping.get(int(request.params["id"]), []))
+
+    def h_order_transactions(self, request, store):
+        if int(request.params["id"]) not in store.orders:
+            return self.v3_error(404, "The requested resource was not found.")
+        return self.paginate(request, store.order_transactions.get(int(request.params["id"]), []))
 
     def h_order_create(self, request, store):
         body = request.json() or {}
