@@ -4,6 +4,9 @@ from drf_spectacular.views import SpectacularAPIView
 from middleware import health
 
 urlpatterns = [
+    # First: the storefront endpoints are the hottest paths (every storefront page); resolving them before
+    # every other app's patterns is measurable. Their paths overlap no other pattern.
+    path("", include("ordergroove.storefront.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),

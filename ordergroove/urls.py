@@ -3,7 +3,7 @@ from django.urls import include, path
 urlpatterns: list = [
     path("", include("ordergroove.placement.urls")),
     path("", include("ordergroove.events.urls")),
-    path("", include("ordergroove.storefront.urls")),
+    # ordergroove.storefront.urls is included first by middleware/urls.py (hot path).
     path("", include("ordergroove.console.urls")),
     path("", include("ordergroove.activity.urls")),
 ]

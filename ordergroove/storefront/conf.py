@@ -45,3 +45,13 @@ def cache_namespace() -> str:
 
 JWT_LEEWAY_SECONDS = 60
 JWT_MAX_LIFETIME_SECONDS = 15 * 60  # BigCommerce issues 15-minute customer tokens (bigcommerce.md §2)
+
+
+def rate_sync_seconds() -> float:
+    """Longest time a process keeps rate-limit counts to itself before syncing them to Redis (throttling.py)."""
+    return float(_value("STOREFRONT_RATE_SYNC_SECONDS", "0.5"))
+
+
+def rate_sync_batch() -> int:
+    """Most unsynced requests a process admits per counter before syncing (capped at limit // 10)."""
+    return int(_value("STOREFRONT_RATE_SYNC_BATCH", "20"))

@@ -1,15 +1,28 @@
 """Rate limits of the storefront endpoints: per client IP (requests with bad tokens count too) and per customer.
 
-Fixed windows in the shared cache (Redis in production and CI). With Redis, all of a request's counters are
-bumped in ONE round trip (a pipeline of ``SET key 0 EX ttl NX`` + ``INCR key`` per counter) over a per-process
-connection pool: Django's cache API would cost two round trips and a new client object per counter, which made the
-limiter most of the endpoint's cost. Other cache backends (development's database cache, tests' locmem) use the
-Django cache API. If Redis is unreachable the limiter lets requests through and logs: shoppers are not locked out
-of their subscriptions because a counter store is down.
+Fixed windows counted in the shared cache (Redis in production and CI), so the limits hold across processes.
+With Redis, each process counts locally and syncs its counts in batches (one pipeline of ``SET key 0 EX ttl NX`` +
+``INCRBY key n`` per pending counter, for every pending counter of the process at once): a Redis round trip
+through redis-py cost more than the rest of the signature endpoint together. A request is admitted without a
+round trip only while, for each of its counters, this process's view (the Redis count at its last sync plus its
+own unsynced requests) is at most half the limit, it holds fewer than ``batch`` unsynced requests of that counter
+(``batch`` = min(STOREFRONT_RATE_SYNC_BATCH, limit // 10), at least 1) and its last sync is younger than
+STOREFRONT_RATE_SYNC_SECONDS; otherwise the request syncs first and is decided on the exact Redis count.
+
+Accuracy bound: a refusal is always exact (it is decided on Redis's count, which includes this process's requests).
+Admissions may overshoot by the requests other processes admitted locally and have not synced yet: at most
+``limit + (P - 1) * (batch - 1)`` requests per window with P processes (60/m: batch 6, so with 4 workers at most
+75; limits under 20 per window are exact). Counters are attempts, as before: refused requests count too.
+
+Other cache backends (development's database cache, tests' locmem) use the Django cache API per request. If Redis
+is unreachable the limiter logs, keeps counting in this process (each process then enforces the full limit on its
+own: shoppers are not locked out because a counter store is down, floods still are limited) and retries Redis
+after STOREFRONT_RATE_SYNC_SECONDS rather than per request.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -24,7 +37,7 @@ from ordergroove.storefront import conf
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-_clients: dict[str, redis.Redis] = {}
+_clients: dict[str, tuple[redis.Redis, _LocalCounts]] = {}
 _clients_lock = threading.Lock()
 
 
@@ -45,8 +58,9 @@ def client_ip(request) -> str:
     return chain[-proxies] if len(chain) >= proxies else remote
 
 
-def _redis_client() -> tuple[redis.Redis, str] | None:
-    """The default cache's Redis (same server, db and key prefix), one client per process; None otherwise."""
+def _redis_client() -> tuple[redis.Redis, str, _LocalCounts] | None:
+    """The default cache's Redis (same server, db and key prefix), one client and one set of local counters per
+    process and server; None otherwise."""
     config = settings.CACHES.get("default", {})
     if not str(config.get("BACKEND", "")).endswith("RedisCache"):
         return None
@@ -54,11 +68,11 @@ def _redis_client() -> tuple[redis.Redis, str] | None:
     location = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
     prefix = str(config.get("KEY_PREFIX", ""))
     with _clients_lock:
-        client = _clients.get(location)
-        if client is None:
-            client = redis.Redis.from_url(location, socket_timeout=0.5, socket_connect_timeout=0.5)
-            _clients[location] = client
-    return client, prefix
+        entry = _clients.get(location)
+        if entry is None:
+            entry = _clients[location] = (
+                redis.Redis.from_url(location, socket_timeout=0.5, socket_connect_timeout=0.5), _LocalCounts())
+    return entry[0], prefix, entry[1]
 
 
 def rate_limits_hit(limits: list[tuple[str, str, str]]) -> None:
@@ -67,14 +81,14 @@ def rate_limits_hit(limits: list[tuple[str, str, str]]) -> None:
     now = time.time()
     counters = []
     for scope, ident, rate in limits:
-        limit, period = parse_rate(rate)
+        limit, period = _parse_rate_cached(rate)
         window = int(now // period)
         key = f"{conf.cache_namespace()}:rl:{scope}:{ident}:{period}:{window}"
         counters.append((key, limit, period, window))
-    counts = _count_redis(counters) if (backend := _redis_client()) else None
-    if backend and counts is None:
-        return  # Redis down: fail open (logged)
-    if counts is None:
+    backend = _redis_client()
+    if backend is not None:
+        counts = backend[2].count(backend[0], backend[1], counters, now)
+    else:
         counts = [_count_django(key, period) for key, _limit, period, _window in counters]
     waits = [max(1, int((window + 1) * period - now + 0.999))
              for (_key, limit, period, window), count in zip(counters, counts, strict=True) if count > limit]
@@ -82,19 +96,75 @@ def rate_limits_hit(limits: list[tuple[str, str, str]]) -> None:
         raise Throttled(wait=max(waits))
 
 
-def _count_redis(counters) -> list[int] | None:
-    client, prefix = _redis_client()
-    pipe = client.pipeline(transaction=False)
-    for key, _limit, period, _window in counters:
-        full = f"{prefix}:rl:{key}"
-        pipe.set(full, 0, ex=period + 1, nx=True)
-        pipe.incr(full)
-    try:
-        results = pipe.execute()
-    except redis.RedisError as exc:
-        logger.warning("Storefront rate limiter: Redis unavailable (%s); request allowed", exc.__class__.__name__)
-        return None
-    return [int(results[i]) for i in range(1, len(results), 2)]
+@functools.lru_cache(maxsize=64)
+def _parse_rate_cached(rate: str) -> tuple[int, int]:
+    return parse_rate(rate)
+
+
+class _LocalCounts:
+    """This process's counters: per full Redis key [count at last sync, unsynced requests, window end (wall s),
+    ttl]. One lock: gunicorn's threaded workers share it; the Redis round trip runs outside it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: dict[str, list] = {}
+        self._last_sync = time.monotonic()
+        self._redis_down_until = 0.0
+
+    def count(self, client: redis.Redis, prefix: str, counters, now: float) -> list[int]:
+        sync_seconds, max_batch = conf.rate_sync_seconds(), conf.rate_sync_batch()
+        keys = [f"{prefix}:rl:{key}" for key, _limit, _period, _window in counters]
+        mono = time.monotonic()
+        with self._lock:
+            sync = mono - self._last_sync >= sync_seconds
+            views = []
+            for full, (_key, limit, period, window) in zip(keys, counters, strict=True):
+                entry = self._state.get(full)
+                if entry is None:
+                    entry = self._state[full] = [0, 0, (window + 1) * period, period + 1]
+                entry[1] += 1
+                views.append(entry[0] + entry[1])
+                if 2 * views[-1] > limit or entry[1] >= max(1, min(max_batch, limit // 10)):
+                    sync = True
+            if not sync or mono < self._redis_down_until:
+                return views
+            # Push every pending counter of this process (amortizes the round trip over all of them).
+            batch = [(full, entry[1], entry[3]) for full, entry in self._state.items() if entry[1]]
+            for full, _delta, _ttl in batch:
+                self._state[full][1] = 0
+            self._last_sync = mono
+        pipe = client.pipeline(transaction=False)
+        for full, delta, ttl in batch:
+            pipe.set(full, 0, ex=ttl, nx=True)
+            pipe.incrby(full, delta)
+        try:
+            results = pipe.execute()
+        except redis.RedisError as exc:
+            logger.warning("Storefront rate limiter: Redis unavailable (%s); counting in this process only",
+                           exc.__class__.__name__)
+            with self._lock:
+                self._redis_down_until = time.monotonic() + sync_seconds
+                for full, delta, _ttl in batch:
+                    if (entry := self._state.get(full)) is not None:
+                        entry[1] += delta
+                self._forget_ended(now, keep_pending=False)
+                return [self._state[full][0] + self._state[full][1] if full in self._state else view
+                        for full, view in zip(keys, views, strict=True)]
+        with self._lock:
+            for (full, _delta, _ttl), total in zip(batch, results[1::2], strict=True):
+                if (entry := self._state.get(full)) is not None:
+                    entry[0] = int(total)
+            counts = [self._state[full][0] + self._state[full][1] if full in self._state else view
+                      for full, view in zip(keys, views, strict=True)]
+            self._forget_ended(now, keep_pending=True)
+        return counts
+
+    def _forget_ended(self, now: float, *, keep_pending: bool) -> None:
+        # Ended windows are never counted again (their Redis keys expire on their own); with Redis down their
+        # unsynced counts are dropped too, so the state stays bounded by one window's traffic.
+        for full in [full for full, entry in self._state.items()
+                     if entry[2] <= now and not (keep_pending and entry[1])]:
+            del self._state[full]
 
 
 def _count_django(key: str, period: int) -> int:

@@ -17,7 +17,10 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotAuthenticated
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from ordergroove import signatures
@@ -48,10 +51,27 @@ class CurrentCustomerJwtScheme(OpenApiAuthenticationExtension):
                                "<app client id> and Authorization: BigCommerce."}
 
 
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """The storefront views render JSON only. What the theme sends (``Accept: application/json``, ``*/*`` or
+    nothing, no format override) picks the JSON renderer without DRF's Accept parsing, which was a measurable
+    share of the signature endpoint; anything else is negotiated by DRF as before (e.g. 406)."""
+
+    FAST_ACCEPT = frozenset({"", "*/*", "application/json"})
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if (not format_suffix and request.META.get("HTTP_ACCEPT", "") in self.FAST_ACCEPT
+                and isinstance(renderers[0], JSONRenderer)
+                and api_settings.URL_FORMAT_OVERRIDE not in request.query_params):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class StorefrontView(APIView):
     authentication_classes = [CurrentCustomerJwtAuthentication]
     permission_classes: list = []
     throttle_classes: list = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JsonOnlyNegotiation
 
     def initial(self, request, *args, **kwargs):
         self.format_kwarg = self.get_format_suffix(**kwargs)
