@@ -6,13 +6,30 @@ from __future__ import annotations
 import os
 
 from django.conf import settings
+from django.core.signals import setting_changed
+
+# Read once per process: looking up an unset Django setting raises and catches AttributeError inside Django, and
+# the storefront hot path reads several tunables per request. Overriding a setting (tests) empties the memo.
+_memo: dict[str, str] = {}
 
 
 def _value(name: str, default: str) -> str:
+    try:
+        return _memo[name]
+    except KeyError:
+        pass
     value = getattr(settings, name, None)
     if value in (None, ""):
         value = os.environ.get(name) or default
-    return str(value)
+    _memo[name] = str(value)
+    return _memo[name]
+
+
+def _forget(**_kwargs) -> None:
+    _memo.clear()
+
+
+setting_changed.connect(_forget, dispatch_uid="ordergroove.storefront.conf")
 
 
 def rate_per_customer() -> str:
