@@ -6,7 +6,7 @@ Run from the repository root (needs PostgreSQL on 127.0.0.1:5432 and the redis-s
     .venv/bin/python bench/webhooks.py --seconds 10 --connections 64 --orders 1000
 
 It creates a throwaway PostgreSQL database (migrated), starts its own redis-server on a free port as the broker,
-starts the fake BigCommerce and the fake Ordergroove (tests/fakes) in this process, and gunicorn (gthread) with
+starts the fake BigCommerce and the fake Ordergroove (tests/fakes) each in its own process, and gunicorn (gthread) with
 bench/webhooks_settings.py. Then:
 
 1. Intake: 64 keep-alive connections post BigCommerce webhooks (each with its own `hash`, valid X-Webhook-Token)
@@ -162,13 +162,11 @@ def main() -> None:
                                           "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL))
         wait_port(redis_port)
 
-        from tests.fakes.bigcommerce import FakeBigCommerce
-        from tests.fakes.ordergroove import FakeOrdergroove
-
-        fake_bc = FakeBigCommerce(client_id="bench-client-id-0123456789abcdef",
-                                  client_secret="bench-client-secret-0123456789abcdef").start()
-        fake_og = FakeOrdergroove().start()
-        fake_og.status_pending_polls = 0
+        # Each fake in its own process (forked before Django starts here): in this process they shared one GIL
+        # with the load generator and served ~90 requests/s between them, which capped the pipeline.
+        fake_bc, fake_og = FakeProcess("bigcommerce"), FakeProcess("ordergroove")
+        children.extend([fake_bc.process, fake_og.process])
+        fake_og.call(_og_no_pending_polls)
         env["BIGCOMMERCE_API_URL"] = os.environ["BIGCOMMERCE_API_URL"] = fake_bc.url
 
         import django
@@ -234,30 +232,34 @@ def main() -> None:
                  "-l", "error"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         time.sleep(4)
         bodies = webhook_bodies("e2e", len(orders), scope="store/order/created", ids=orders)
-        fake_og.clear_requests()
-        merchant = fake_og.merchants["ogmerchant1"]
         started = time.monotonic()
         intake = load(web_port, "/webhooks/bigcommerce", split(bodies, args.connections), 120)
         deadline = time.monotonic() + 300
-        while len(merchant.purchase_posts) < len(orders) and time.monotonic() < deadline:
+        while fake_og.call(_og_purchase_posts) < len(orders) and time.monotonic() < deadline:
             time.sleep(0.05)
         elapsed = time.monotonic() - started
-        delivered = len(merchant.purchase_posts)
+        delivered = fake_og.call(_og_purchase_posts)
         from ordergroove.models import Delivery
 
         failed = Delivery.objects.filter(kind="purchase_post", status="failed").count()
         print(f"end to end: {len(orders)} order webhooks (intake {intake['rps']:.0f} req/s), 2 Celery worker "
               f"processes x {args.worker_threads} threads")
         print(f"  purchase posts delivered: {delivered} in {elapsed:.1f}s = {delivered / elapsed:.0f}/s "
-              f"(goal >= 200/s); failed deliveries: {failed}; BigCommerce calls: {len(fake_bc.requests)}")
+              f"(goal >= 200/s); failed deliveries: {failed}; BigCommerce calls: {fake_bc.call(_requests)}")
     finally:
         for child in reversed(children):
-            child.send_signal(signal.SIGTERM)
+            if isinstance(child, subprocess.Popen):
+                child.send_signal(signal.SIGTERM)
+            else:
+                child.terminate()
         for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            if isinstance(child, subprocess.Popen):
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            else:
+                child.join(timeout=20)
         from django.db import connections
 
         connections.close_all()
@@ -265,7 +267,7 @@ def main() -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
-def seed(fake_bc, fake_og, count: int) -> list[int]:
+def seed(fake_bc: FakeProcess, fake_og: FakeProcess, count: int) -> list[int]:
     """One installed, configured store; a subscribable product; one customer with a card; `count` orders, half
     with a subscription line."""
     from bigcommerce_app.models import Store
@@ -274,26 +276,96 @@ def seed(fake_bc, fake_og, count: int) -> list[int]:
 
     store = Store.objects.create(store_hash=STORE_HASH, status="installed", access_token=ACCESS_TOKEN,
                                  webhook_token=WEBHOOK_TOKEN)
-    fake_bc.add_store(STORE_HASH).access_token = ACCESS_TOKEN
     og, _ = OrdergrooveSettings.objects.get_or_create(store=store)
-    fake_og.configure(og)
-    product = fake_bc.add_product(STORE_HASH, name="Coffee", price=12.5, sku="COF-1", modifiers=[
-        {"name": "Subscription", "option_values": [{"label": "One-time"}, {"label": "Every month"}]}])
+    merchant_id, hash_key, api_key, values = fake_og.call(_og_merchant)
+    og.merchant_id, og.hash_key, og.api_key = merchant_id, hash_key, api_key
+    for name, value in values.items():
+        setattr(og, name, value)
+    og.save()
+    product, ids = fake_bc.call(_bc_seed, count)
     modifier = product["modifiers"][0]
     one_time, monthly = (v["id"] for v in modifier["option_values"])
     ProductSubscriptionSetting.objects.create(
         store=store, bc_product_id=product["id"], autoship_eligible=True, modifier_id=modifier["id"], frequencies=[
             {"name": "One-time", "option_id": one_time, "every": 0, "every_period": 0, "is_default": True},
             {"name": "Every month", "option_id": monthly, "every": 1, "every_period": 3, "is_default": False}])
-    customer = fake_bc.add_customer(STORE_HASH)
-    fake_bc.add_instrument(STORE_HASH, customer["id"])
+    return ids
+
+
+# --- Fakes in their own processes -------------------------------------------------------------------------------
+
+class FakeProcess:
+    """A fake server (tests/fakes) in a forked process; `call(fn, *args)` runs fn(fake, *args) there."""
+
+    def __init__(self, kind: str):
+        import multiprocessing
+
+        self._conn, child_conn = multiprocessing.Pipe()
+        self.process = multiprocessing.get_context("fork").Process(
+            target=_fake_serve, args=(kind, child_conn), daemon=True, name=f"fake-{kind}")
+        self.process.start()
+        self.url = self._conn.recv()
+
+    def call(self, fn, *args):
+        self._conn.send((fn, args))
+        ok, value = self._conn.recv()
+        if not ok:
+            raise RuntimeError(f"fake {fn.__name__}: {value}")
+        return value
+
+
+def _fake_serve(kind: str, conn) -> None:
+    if kind == "bigcommerce":
+        from tests.fakes.bigcommerce import FakeBigCommerce
+
+        fake = FakeBigCommerce(client_id="bench-client-id-0123456789abcdef",
+                               client_secret="bench-client-secret-0123456789abcdef").start()
+    else:
+        from tests.fakes.ordergroove import FakeOrdergroove
+
+        fake = FakeOrdergroove().start()
+    conn.send(fake.url)
+    while True:
+        fn, args = conn.recv()
+        try:
+            conn.send((True, fn(fake, *args)))
+        except Exception as exc:  # noqa: BLE001 - reported to the bench process
+            conn.send((False, repr(exc)))
+
+
+def _og_no_pending_polls(fake) -> None:
+    fake.status_pending_polls = 0
+
+
+def _og_merchant(fake) -> tuple[str, str, str, dict]:
+    merchant_id, hash_key, api_key = "ogmerchant1", "Mt!ZQ45q&GHsgiRD8{NB-_h87#rjvbn0", "og-app-key-0123456789abcdef"
+    fake.add_merchant(merchant_id, hash_key, api_key)
+    return merchant_id, hash_key, api_key, fake.settings_values()
+
+
+def _og_purchase_posts(fake) -> int:
+    return len(fake.merchants["ogmerchant1"].purchase_posts)
+
+
+def _requests(fake) -> int:
+    return len(fake.requests)
+
+
+def _bc_seed(fake, count: int) -> tuple[dict, list[int]]:
+    fake.add_store(STORE_HASH).access_token = ACCESS_TOKEN
+    product = fake.add_product(STORE_HASH, name="Coffee", price=12.5, sku="COF-1", modifiers=[
+        {"name": "Subscription", "option_values": [{"label": "One-time"}, {"label": "Every month"}]}])
+    modifier = product["modifiers"][0]
+    one_time, monthly = (v["id"] for v in modifier["option_values"])
+    customer = fake.add_customer(STORE_HASH)
+    fake.add_instrument(STORE_HASH, customer["id"])
     ids = []
     for i in range(count):
         line = {"product_id": product["id"], "variant_id": product["variants"][0]["id"], "quantity": 1, "price": 12.5,
                 "sku": "COF-1", "product_options": [{"product_option_id": modifier["id"],
                                                      "value": monthly if i % 2 else one_time}]}
-        ids.append(fake_bc.add_order(STORE_HASH, customer_id=customer["id"], products=[line])["id"])
-    return ids
+        ids.append(fake.add_order(STORE_HASH, customer_id=customer["id"], products=[line])["id"])
+    return product, ids
 
 
 if __name__ == "__main__":

@@ -149,9 +149,9 @@ def purchase_post_create(event: InboundEvent) -> str:
                                         delivery=delivery, has_subscriptions=plan.has_subscriptions,
                                         payment_source=payment_source,
                                         subscribed_products=plan.subscribed_products)
-            transaction.on_commit(lambda: delivery_enqueue(delivery.pk))
     except IntegrityError:
         raise EventSkipped(f"purchase post of order {order_id} already recorded") from None
+    delivery_dispatch(delivery.pk)
     kind = "subscription" if plan.has_subscriptions else "one-time"
     return f"purchase post of order {order_id} queued ({kind}, delivery {delivery.pk})"
 
@@ -289,6 +289,24 @@ def delivery_enqueue(delivery_id: int) -> bool:
         Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING,
                                 next_attempt_at__isnull=True).update(next_attempt_at=timezone.now())
         return False
+
+
+def delivery_dispatch(delivery_id: int) -> None:
+    """Send a just-committed delivery. On a Celery worker, outside any transaction, it is attempted right here:
+    a second broker message per order (publish, deliver, ack) cost the worker more CPU than the post itself
+    (bench/webhooks.py). The guarantees are delivery_attempt's (claim by conditional UPDATE): if this process
+    dies first, the delivery stays pending and deliveries_due_enqueue re-sends it after STALE_PENDING_SECONDS.
+    Anywhere else (web process, inside a transaction) it is enqueued once committed."""
+    from celery import current_task
+
+    if not current_task or transaction.get_connection().in_atomic_block:  # a Proxy: falsy outside a task
+        transaction.on_commit(lambda: delivery_enqueue(delivery_id))
+        return
+    try:
+        delivery_attempt(delivery_id)
+    except Exception:  # never fail the event that prepared it: the delivery row is committed
+        logger.exception("Sending delivery %s right away failed: handing it to the broker", delivery_id)
+        delivery_enqueue(delivery_id)
 
 
 def _due(now) -> Q:
