@@ -76,3 +76,23 @@ def console_token(store):
     from bigcommerce_app.console_auth import console_token_issue
 
     return console_token_issue(store.users.order_by("pk").first())
+
+
+@pytest.fixture
+def console_api(client, console_token):
+    """The Django test client sending the console token header, as the console's JavaScript does."""
+
+    class ConsoleApi:
+        token = console_token
+        headers = {"X-Console-Token": console_token}
+
+        def get(self, url, **kwargs):
+            return client.get(url, headers=self.headers, **kwargs)
+
+        def post(self, url, data=None, **kwargs):
+            return client.post(url, data, headers=self.headers, **kwargs)
+
+        def patch(self, url, data, **kwargs):
+            return client.patch(url, data, content_type="application/json", headers=self.headers, **kwargs)
+
+    return ConsoleApi()

@@ -1,4 +1,4 @@
-"""Product CSV fixtures: a small catalog in the fake BigCommerce and a JSON client carrying the console token."""
+"""Product CSV fixtures: a small catalog in the fake BigCommerce (console_api lives in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,6 @@ import csv
 import io
 
 import pytest
-
-
-@pytest.fixture
-def console_api(client, console_token):
-    """The Django test client with the console token header, as the console's JavaScript sends it."""
-
-    class ConsoleApi:
-        token = console_token
-
-        def get(self, url, **kwargs):
-            return client.get(url, headers={"X-Console-Token": console_token}, **kwargs)
-
-        def post(self, url, data=None, **kwargs):
-            return client.post(url, data, headers={"X-Console-Token": console_token}, **kwargs)
-
-    return ConsoleApi()
 
 
 @pytest.fixture
