@@ -29,6 +29,7 @@ from bigcommerce_app import registry
 from bigcommerce_app.inbox.relay import relay
 from bigcommerce_app.models import InboundEvent, Store
 from middleware.http import VendorError
+from middleware.queueing import enqueue_or_mark_due
 
 logger = logging.getLogger(__name__)
 
@@ -240,15 +241,10 @@ def inbound_event_enqueue(event_id: int) -> bool:
     marked due and the sweeper enqueues it once the broker is back."""
     from bigcommerce_app.inbox.tasks import inbound_event_process
 
-    try:
-        inbound_event_process.apply_async((event_id,), retry=False)
-        return True
-    except Exception as exc:  # noqa: BLE001 - any broker failure; the event is safe in the database
-        logger.warning("Could not enqueue inbound event %s (%s): the sweeper will", event_id,
-                       exc.__class__.__name__)
-        InboundEvent.objects.filter(pk=event_id, status=InboundEvent.Status.PENDING,
-                                    next_attempt_at__isnull=True).update(next_attempt_at=timezone.now())
-        return False
+    return enqueue_or_mark_due(
+        inbound_event_process, event_id, what="inbound event",
+        pending=InboundEvent.objects.filter(pk=event_id, status=InboundEvent.Status.PENDING,
+                                            next_attempt_at__isnull=True))
 
 
 # --- Process ------------------------------------------------------------------------------------------------

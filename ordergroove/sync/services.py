@@ -28,6 +28,7 @@ from bigcommerce_app.inbox.services import EventDeferred, EventSkipped
 from bigcommerce_app.models import InboundEvent, Store
 from bigcommerce_app.services import alert_raise, alert_resolve
 from feeds.models import ProductSubscriptionSetting
+from middleware.queueing import enqueue_or_mark_due
 from ordergroove.client import OrdergrooveClient, OrdergrooveError, OrdergrooveResponse, Outcome
 from ordergroove.constants import RECURRING_ORDER_EXTERNAL_SOURCE
 from ordergroove.models import (
@@ -280,15 +281,10 @@ def delivery_enqueue(delivery_id: int) -> bool:
     """Hand a delivery to a worker; when the broker is down the periodic task picks it up later."""
     from ordergroove.sync.tasks import delivery_send
 
-    try:
-        delivery_send.apply_async((delivery_id,), retry=False)
-        return True
-    except Exception as exc:  # noqa: BLE001 - any broker failure; the delivery is safe in the database
-        logger.warning("Could not enqueue delivery %s (%s): the periodic task will", delivery_id,
-                       exc.__class__.__name__)
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING,
-                                next_attempt_at__isnull=True).update(next_attempt_at=timezone.now())
-        return False
+    return enqueue_or_mark_due(
+        delivery_send, delivery_id, what="delivery",
+        pending=Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING,
+                                        next_attempt_at__isnull=True))
 
 
 def delivery_dispatch(delivery_id: int) -> None:
