@@ -20,6 +20,11 @@ run: setup
 test: setup
 	$(PY) -m pytest
 
+bench: setup
+	$(PY) bench/storefront.py
+	$(PY) bench/webhooks.py
+	$(PY) bench/feed.py --sizes 10000,100000
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
