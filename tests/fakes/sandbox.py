@@ -65,7 +65,7 @@ class Sandbox:
                                  {"sku": "CAT-T-L", "price": 9.5, "option_values": [{"label": "Large"}]}])
         bc.add_product(DEMO_STORE, name="Leash", price=15.0, sku="LEASH")
         bc.add_customer(DEMO_STORE, customer_id=DEMO_CUSTOMER_ID, email="shopper@example.com")
-        bc.add_instrument(DEMO_STORE, DEMO_CUSTOMER_ID)
+        self.demo_card = bc.add_instrument(DEMO_STORE, DEMO_CUSTOMER_ID)
 
     def install_demo_store(self) -> str:
         """Install the demo store through the real auth callback, point its settings at the fakes and return
@@ -99,6 +99,7 @@ class Sandbox:
             {"product_id": leash["id"], "variant_id": leash["base_variant_id"], "quantity": 1,
              "price": leash["price"], "name": leash["name"], "sku": leash["sku"]},
         ])
+        self.bigcommerce.add_transaction(DEMO_STORE, order["id"], instrument=self.demo_card)  # paid with it
         self.bigcommerce.emit(DEMO_STORE, "store/order/created", {"type": "order", "id": order["id"]})
         return order["id"]
 
