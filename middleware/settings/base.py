@@ -169,6 +169,9 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = False
+# Celery's Django fixup closes the database connections around every task unless this is set (then only every
+# 2 × N task boundaries); connection age and health are handled like a web request's instead (middleware/celery.py).
+CELERY_DB_REUSE_MAX = 1000
 
 # --- REST framework / OpenAPI ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

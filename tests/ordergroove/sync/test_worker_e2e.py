@@ -164,6 +164,29 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def kill_worker_during_the_post(fake_og, start: Callable[[], object], env: dict[str, str] | None = None) -> None:
+    """Run a real worker process, `start()` the work, and kill it (-9) once its purchase post reached the fake
+    Ordergroove (make Ordergroove slow first, so the worker is still waiting for the answer)."""
+    db = connection.settings_dict
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "middleware.settings.test",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "REDIS_URL": django_settings.CELERY_BROKER_URL, "ORDERGROOVE_TIMEOUT": "10", **(env or {})}
+    celery_bin = shutil.which("celery", path=str(Path(sys.executable).parent))
+    proc = subprocess.Popen([celery_bin, "-A", "middleware", "worker", "-P", "prefork", "-c", "1",
+                             "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "warning"],
+                            cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        start()
+        wait_for(lambda: fake_og.requests_to("POST", r"^/sc/subscription/create"), deadline=60,
+                 what="the worker's purchase post to reach Ordergroove")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def test_a_worker_killed_during_the_post_completes_it_once(celery_app, shop, fake_og, settings):
     """A real worker process is killed (-9) while Ordergroove takes its time to answer. Ordergroove did receive
     the post; after the claim's lease the delivery is sent again, Ordergroove answers 409, and the order counts
@@ -173,29 +196,17 @@ def test_a_worker_killed_during_the_post_completes_it_once(celery_app, shop, fak
     delivery = Delivery.objects.get(kind="purchase_post")
     fake_og.fail("POST", r"^/sc/subscription/create", status=0, delay=3, count=1)  # slow, then a normal 201
 
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "middleware.settings.test",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "REDIS_URL": django_settings.CELERY_BROKER_URL, "ORDERGROOVE_TIMEOUT": "10"}
-    celery_bin = shutil.which("celery", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen([celery_bin, "-A", "middleware", "worker", "-P", "prefork", "-c", "1",
-                             "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "warning"],
-                            cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        services.delivery_enqueue(delivery.pk)
-        wait_for(lambda: fake_og.requests_to("POST", r"^/sc/subscription/create"), deadline=60,
-                 what="the worker's purchase post to reach Ordergroove")
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    kill_worker_during_the_post(fake_og, lambda: services.delivery_enqueue(delivery.pk))
     wait_for(lambda: str(order["id"]) in fake_og.merchants[OG_MERCHANT_ID].purchase_posts,
              what="Ordergroove to finish receiving the first post")
     delivery.refresh_from_db()
     assert delivery.status == "sending"  # the dead worker never recorded the answer
+    resent_after_the_lease_once(celery_app, fake_og, delivery, order)
 
+
+def resent_after_the_lease_once(celery_app, fake_og, delivery: Delivery, order: dict) -> None:
+    """After a worker died mid-post: once the claim's lease is over, the due-deliveries task sends it again,
+    Ordergroove answers 409 and the order counts as posted once."""
     # Time passes beyond the claim's lease (60 s in production): expire it instead of waiting.
     Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     with worker(celery_app):
@@ -207,6 +218,23 @@ def test_a_worker_killed_during_the_post_completes_it_once(celery_app, shop, fak
     assert [(a.outcome, a.status_code) for a in delivery.attempt_rows.all()] == [("lost", None), ("duplicate", 409)]
     assert len(fake_og.requests_to("POST", r"^/sc/subscription/create")) == 2
     assert list(fake_og.merchants[OG_MERCHANT_ID].purchase_posts) == [str(order["id"])]
+
+
+def test_a_worker_killed_during_its_inline_post_completes_it_once(celery_app, shop, fake_bc, fake_og):
+    """The worker that prepared the purchase post (delivery created claimed, attempt 1 open) is killed (-9)
+    while Ordergroove takes its time to answer. After the claim's lease the due-deliveries task sends it again,
+    Ordergroove answers 409, and the order counts as posted once."""
+    order = shop.order(shop.coffee_line(option_value=shop.monthly_value))
+    event = shop.event(ORDER_CREATED, order["id"])
+    fake_og.fail("POST", r"^/sc/subscription/create", status=0, delay=3, count=1)  # slow, then a normal 201
+
+    kill_worker_during_the_post(fake_og, lambda: inbox.inbound_event_enqueue(event.pk),
+                                env={"BIGCOMMERCE_API_URL": fake_bc.url})
+    wait_for(lambda: str(order["id"]) in fake_og.merchants[OG_MERCHANT_ID].purchase_posts,
+             what="Ordergroove to finish receiving the first post")
+    delivery = Delivery.objects.get(kind="purchase_post")
+    assert (delivery.status, delivery.attempts) == ("sending", 1)  # claimed at creation, answer never recorded
+    resent_after_the_lease_once(celery_app, fake_og, delivery, order)
 
 
 @contextmanager
