@@ -132,6 +132,17 @@ class BigCommerceClient:
         self.requests_made = 0
         self.rate_limit_waits = 0
 
+    def for_worker_thread(self) -> BigCommerceClient:
+        """This client for a helper thread: same store, token and rate-limit waits, but a 401 only raises. The
+        thread that owns the work calls report_unauthorized() when the error reaches it, so that the hook's
+        database writes stay on that thread's connection."""
+        return BigCommerceClient(self.store_hash, self._token, max_inline_wait=self.max_inline_wait)
+
+    def report_unauthorized(self) -> None:
+        """Run the 401 hook for a 401 met by a for_worker_thread() copy."""
+        if self._on_unauthorized:
+            self._on_unauthorized()
+
     # URLs ------------------------------------------------------------------------------------------------
     def url(self, path: str) -> str:
         """`path` is relative to the store, starting with /v2/ or /v3/."""

@@ -9,10 +9,11 @@ size, and an upload retry does not re-read the catalog), then uploads both files
 from __future__ import annotations
 
 import logging
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bigcommerce_app.client import MAX_PAGE_SIZE, BigCommerceClient, BigCommerceError, client_for_store
+from bigcommerce_app.client import (
+    MAX_PAGE_SIZE,
+    BigCommerceClient,
+    BigCommerceError,
+    BigCommerceUnauthorized,
+    client_for_store,
+)
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import alert_raise, alert_resolve, audit
 from feeds import sftp
@@ -166,59 +173,65 @@ def storefront_url(client: BigCommerceClient) -> str:
 def feed_build(store: Store, client: BigCommerceClient, directory: Path, identity: selectors.FeedIdentity, *,
                on_page: Callable[[FeedBuild, int | None], None] | None = None,
                on_phase: Callable[[str], None] | None = None, page_size: int = MAX_PAGE_SIZE) -> FeedBuild:
-    """Write both feeds into `directory`, streaming the catalog one page at a time."""
-    base_url = storefront_url(client)
-    ctx = xf.FeedContext(storefront_url=base_url, incentive_group=identity.incentive_group)
+    """Write both feeds into `directory`, streaming the catalog one page at a time. The pages are fetched on a
+    thread of their own (_CatalogPages), so writing one page overlaps fetching the next ones, and the first
+    page is already on its way while the store's URL and category trees are read."""
     build = FeedBuild(products_path=directory / identity.products_file,
                       categories_path=directory / identity.categories_file)
-    if on_phase:
-        on_phase(FeedRun.Phase.CATEGORIES)
-    with build.products_path.open("wb") as products_out, build.categories_path.open("wb") as categories_out:
-        def out(data: str) -> None:
-            encoded = data.encode("utf-8")
-            products_out.write(encoded)
-            build.bytes += len(encoded)
-
-        def cat_out(data: str) -> None:
-            encoded = data.encode("utf-8")
-            categories_out.write(encoded)
-            build.categories_bytes += len(encoded)
-
-        known: set[int] = set()
-        cat_out(cat_xml.categories_open())
-        for tree in client.category_trees():
-            nodes = client.tree_categories(int(tree["id"]))
-            for category in cat_xml.flatten_tree(int(tree["id"]), nodes, base_url):
-                if category.category_id in known:
-                    continue
-                known.add(category.category_id)
-                cat_out(cat_xml.category_xml(category))
-                build.categories += 1
-        cat_out(cat_xml.links_open())
-
+    with _CatalogPages(client, page_size) as pages:
+        base_url = storefront_url(client)
+        ctx = xf.FeedContext(storefront_url=base_url, incentive_group=identity.incentive_group)
         if on_phase:
-            on_phase(FeedRun.Phase.CATALOG)
-        out(xf.products_open())
-        for body in _pages_prefetched(client, page_size):
-            rows = body.get("data") or []
-            pagination = (body.get("meta") or {}).get("pagination") or {}
-            ids = xf.product_ids_of(rows)
-            product_settings = _settings_for(store, ids)
-            for product in rows:
-                entry = xf.product_entries(product, product_settings.get(int(product["id"])), ctx)
-                out(entry.xml)
-                build.products += entry.entries
-                if len(build.warnings) < MAX_WARNINGS:
-                    build.warnings.extend(entry.warnings[:MAX_WARNINGS - len(build.warnings)])
-                links = cat_xml.product_links_xml(entry.og_product_ids, product.get("categories") or [], known)
-                if links:
-                    cat_out(links)
-            build.catalog_read += len(rows)
-            total = pagination.get("total")
-            if on_page:
-                on_page(build, int(total) if total is not None else None)
-        out(xf.products_close())
-        cat_out(cat_xml.categories_close())
+            on_phase(FeedRun.Phase.CATEGORIES)
+        with build.products_path.open("wb") as products_out, build.categories_path.open("wb") as categories_out:
+            def out(data: str) -> None:
+                encoded = data.encode("utf-8")
+                products_out.write(encoded)
+                build.bytes += len(encoded)
+
+            def cat_out(data: str) -> None:
+                encoded = data.encode("utf-8")
+                categories_out.write(encoded)
+                build.categories_bytes += len(encoded)
+
+            known: set[int] = set()
+            cat_out(cat_xml.categories_open())
+            for tree in client.category_trees():
+                nodes = client.tree_categories(int(tree["id"]))
+                for category in cat_xml.flatten_tree(int(tree["id"]), nodes, base_url):
+                    if category.category_id in known:
+                        continue
+                    known.add(category.category_id)
+                    cat_out(cat_xml.category_xml(category))
+                    build.categories += 1
+            cat_out(cat_xml.links_open())
+
+            if on_phase:
+                on_phase(FeedRun.Phase.CATALOG)
+            out(xf.products_open())
+            for body in pages:
+                rows = body.get("data") or []
+                pagination = (body.get("meta") or {}).get("pagination") or {}
+                product_settings = _settings_for(store, xf.product_ids_of(rows))
+                products_xml, links_xml = [], []
+                for product in rows:
+                    entry = xf.product_entries(product, product_settings.get(int(product["id"])), ctx)
+                    products_xml.append(entry.xml)
+                    build.products += entry.entries
+                    if entry.warnings and len(build.warnings) < MAX_WARNINGS:
+                        build.warnings.extend(entry.warnings[:MAX_WARNINGS - len(build.warnings)])
+                    links = cat_xml.product_links_xml(entry.og_product_ids, product.get("categories") or [], known)
+                    if links:
+                        links_xml.append(links)
+                # One write per page and file: few system calls, so few GIL hand-overs with the page thread.
+                out("".join(products_xml))
+                cat_out("".join(links_xml))
+                build.catalog_read += len(rows)
+                total = pagination.get("total")
+                if on_page:
+                    on_page(build, int(total) if total is not None else None)
+            out(xf.products_close())
+            cat_out(cat_xml.categories_close())
     return build
 
 
@@ -230,24 +243,75 @@ def _settings_for(store: Store, product_ids: list[int]) -> dict[int, xf.ProductS
             for pid, eligible, discontinued, frequencies in rows}
 
 
-def _pages_prefetched(client: BigCommerceClient, page_size: int) -> Iterator[dict]:
-    """Catalog pages in order, the next one fetched while the caller writes the current one (one request in
-    flight at a time, so BigCommerce's rate limit sees the same traffic as plain paging). At most two pages are
-    held in memory."""
-    def fetch(page: int) -> dict:
-        return client.products_page(page, include=PRODUCT_INCLUDE, limit=page_size)
+@dataclass
+class _PageFailed:
+    error: BaseException
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-prefetch") as pool:
+
+class _CatalogPages:
+    """The catalog's pages in order, fetched by a thread of their own ahead of the caller, so a feed run takes
+    about max(paging, writing) instead of their sum.
+
+    - At most `depth` fetched pages wait for the caller: memory stays flat whatever the catalog size.
+    - The thread walks the pages like any catalog walk: one page request at a time, the same requests.
+    - A page that fails is raised in the caller's thread in its place, after the pages before it have been
+      handed over, as a one-thread walk would have met it; nothing after it is fetched. The thread touches no
+      database: a 401's hook (the store needs re-authorization) runs in the caller's thread when the error
+      reaches it.
+    - Leaving the block early (the caller failed) stops the thread before returning.
+    """
+
+    _DONE = object()
+
+    def __init__(self, client: BigCommerceClient, page_size: int, depth: int = 2):
+        self._client = client
+        self._page_size = page_size
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._walk, args=(client.for_worker_thread(),),
+                                        name="feed-catalog-pages", daemon=True)
+
+    def __enter__(self) -> _CatalogPages:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __iter__(self) -> Iterator[dict]:
+        while (item := self._queue.get()) is not self._DONE:
+            if isinstance(item, _PageFailed):
+                if isinstance(item.error, BigCommerceUnauthorized):
+                    self._client.report_unauthorized()
+                raise item.error
+            yield item
+
+    def _walk(self, client: BigCommerceClient) -> None:
         page = 1
-        pending = pool.submit(fetch, page)
-        while pending is not None:
-            body = pending.result()
-            rows = body.get("data") or []
-            total_pages = ((body.get("meta") or {}).get("pagination") or {}).get("total_pages")
-            more = bool(rows) and total_pages is not None and page < int(total_pages)
-            pending = pool.submit(fetch, page + 1) if more else None
-            page += 1
-            yield body
+        try:
+            while True:
+                body = client.products_page(page, include=PRODUCT_INCLUDE, limit=self._page_size)
+                if not self._hand_over(body):
+                    return
+                rows = body.get("data") or []
+                total_pages = ((body.get("meta") or {}).get("pagination") or {}).get("total_pages")
+                if not rows or total_pages is None or page >= int(total_pages):
+                    break
+                page += 1
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            self._hand_over(_PageFailed(exc))
+            return
+        self._hand_over(self._DONE)
+
+    def _hand_over(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 def _check_ready(store: Store, fs: FeedSettings, identity: selectors.FeedIdentity) -> None:

@@ -34,6 +34,7 @@ MAX_NAME = 1024
 MAX_ID = 64
 MAX_URL = 400
 MAX_PRICE = Decimal("99999999.99")
+MAX_WHOLE_PRICE = 99999999
 CENT = Decimal("0.01")
 
 # Characters XML 1.0 forbids even inside CDATA (C0 controls other than tab/newline/CR, lone surrogates, U+FFFE/F).
@@ -48,12 +49,23 @@ def clean(value: Any) -> str:
 
 
 def text(value: Any) -> str:
-    return escape(clean(value))
+    value = clean(value)
+    # Most values (ids, SKUs, URLs) hold none of the three: skip escape()'s three replace passes.
+    if "&" in value or "<" in value or ">" in value:
+        return escape(value)
+    return value
 
 
 def cdata(value: Any) -> str:
-    # "]]>" cannot appear inside a CDATA section: split it across two sections.
-    return "<![CDATA[" + clean(value).replace("]]>", "]]]]><![CDATA[>") + "]]>"
+    return _cdata_clean(clean(value))
+
+
+def _cdata_clean(value: str) -> str:
+    return "<![CDATA[" + value.replace("]]>", _CDATA_SPLIT) + "]]>"
+
+
+# "]]>" cannot appear inside a CDATA section: split it across two sections.
+_CDATA_SPLIT = "]]]]><![CDATA[>"
 
 
 def attr(value: Any) -> str:
@@ -153,8 +165,8 @@ def variant_image(product: dict, variant: dict) -> str:
     if primary:
         candidates += [primary.get("url_standard"), primary.get("url_zoom"), primary.get("image_url")]
     for candidate in candidates:
-        if candidate and _https(candidate):
-            return _https(candidate)
+        if candidate and (url := _https(candidate)):
+            return url
     return ""  # no image, or none served over HTTPS (Ordergroove requires HTTPS): the element is left out
 
 
@@ -168,14 +180,33 @@ def details_url(product: dict, ctx: FeedContext) -> str:
     return ctx.storefront_url.rstrip("/") + "/" + path.lstrip("/")
 
 
+def _price_text(value: Any) -> str | None:
+    """money() as text, without Decimal, for a price that needs no rounding (an int, or a float whose shortest
+    repr has at most two decimals) and is within range; None for anything else (then money() decides)."""
+    kind = type(value)
+    if kind is int:
+        return f"{value}.00" if 0 <= value <= MAX_WHOLE_PRICE else None
+    if kind is float and 0 <= value <= MAX_WHOLE_PRICE:
+        whole, dot, cents = repr(value).partition(".")
+        if dot and len(cents) <= 2 and "e" not in cents:
+            return f"{whole}.{cents:0<2}"
+    return None
+
+
+def _extra_data(label: str) -> str:
+    label = label[:MAX_NAME].replace("]]>", _CDATA_SPLIT)
+    return f'<extra_data><field key="variant_name"><![CDATA[{label}]]></field></extra_data>'
+
+
 def variant_label(variant: dict) -> str:
     return " / ".join(clean(v.get("label")) for v in variant.get("option_values") or [] if v.get("label"))
 
 
 def product_entries(product: dict, setting: ProductSetting | None, ctx: FeedContext) -> EntryResult:
-    """The `<product>` elements of one BigCommerce product, one per variant. What is the same for every variant
-    (name, URL, primary image, the CSV's word) is worked out once per product: this runs for every variant of
-    the catalog."""
+    """The `<product>` elements of one BigCommerce product, one per variant. This runs for every variant of the
+    catalog, so everything that is the same for all variants of a product (name, URL, primary image, stock
+    rule, the CSV's word, the element tail) is worked out once per product, and the per-variant part is one
+    f-string over values that need escaping only when they hold a markup character."""
     result = EntryResult()
     setting = setting or ProductSetting()
     variants = product.get("variants") or []
@@ -192,43 +223,83 @@ def product_entries(product: dict, setting: ProductSetting | None, ctx: FeedCont
     groups_xml = (f'<groups><group type="incentive">{cdata(ctx.incentive_group)}</group></groups>'
                   if ctx.incentive_group else "")
     product_image = variant_image(product, {})
+    url_image_xml = url_xml + (f"<image_url>{text(product_image)}</image_url>" if product_image else "")
     base_name = clean(product.get("name")).strip()
+    base_name_xml = _cdata_clean(base_name[:MAX_NAME])
     product_sku = product.get("sku") or ""
+    fallback_price = variant_price(product, {})
     discontinued = setting.discontinued
     eligible = setting.autoship_eligible and not discontinued
-    tail = f"<autoship_eligible>{int(eligible)}</autoship_eligible>"
-    stock_xml = ("<in_stock>0</in_stock>", "<in_stock>1</in_stock>")
-    after_stock = "<discontinued>1</discontinued>" if discontinued else ""
     frequency_xml = (f"<every>{int(setting.every)}</every><every_period>{int(setting.every_period)}</every_period>"
                      if eligible and setting.every and setting.every_period else "")
+    after_stock = "<discontinued>1</discontinued>" if discontinued else ""
+    # Indexed by "in stock": autoship_eligible, in_stock, discontinued.
+    stock_tail = tuple(f"<autoship_eligible>{int(eligible)}</autoship_eligible><in_stock>{flag}</in_stock>"
+                       + after_stock for flag in (0, 1))
+    # variant_in_stock, with what depends only on the product decided once.
+    purchasable = product.get("availability") != "disabled" and not discontinued
+    tracking = product.get("inventory_tracking") or "none"
+    per_variant_level = tracking == "variant"
+    product_stock = purchasable and (int(product.get("inventory_level") or 0) > 0 if tracking == "product"
+                                     else True)
     many = len(variants) > 1
-    parts: list[str] = []
     product_id = product["id"]
+    plain_ids = type(product_id) is int
+    parts: list[str] = []
+    og_ids = result.og_product_ids
     for variant in variants:
-        pid = og_product_id(product_id, variant["id"])
-        price = variant_price(product, variant)
-        if price is None or price < 0 or price > MAX_PRICE:
-            result.warnings.append(f"{pid}: price {price} cannot be sent, left out")
-            continue
-        label = variant_label(variant) if variant.get("option_values") else ""
-        name = f"{base_name} - {label}" if label and many else base_name
-        sku = clean(variant.get("sku") or product_sku).strip()
+        variant_id = variant["id"]
+        pid = og_product_id(product_id, variant_id)
+        price = variant.get("calculated_price")
+        if type(price) is int and 0 <= price <= MAX_WHOLE_PRICE:  # _price_text() inline: the usual case
+            price = f"{price}.00"
+        else:
+            price = _price_text(price)
+        if price is None:
+            price = money(variant.get("calculated_price"))
+            if price is None:
+                price = money(variant.get("price"))
+                if price is None:
+                    price = fallback_price
+            if price is None or price < 0 or price > MAX_PRICE:
+                result.warnings.append(f"{pid}: price {price} cannot be sent, left out")
+                continue
+        options = variant.get("option_values")
+        if not options:
+            label = ""
+        elif len(options) == 1:  # variant_label() of the common one-option variant
+            label = options[0].get("label")
+            label = (label if type(label) is str and label.isprintable() else clean(label)) if label else ""
+        else:
+            label = variant_label(variant)
+        if label and many:
+            name = f"{base_name} - {label}"[:MAX_NAME]
+            name_xml = f"<![CDATA[{name.replace(']]>', _CDATA_SPLIT)}]]>"
+        else:
+            name_xml = base_name_xml
+        sku = variant.get("sku") or product_sku
+        sku = (sku if type(sku) is str and sku.isprintable() else clean(sku)).strip()
         if len(sku) > MAX_ID:
             result.warnings.append(f"{pid}: SKU longer than {MAX_ID} characters, sku left out")
             sku = ""
-        image = (_https(variant["image_url"]) if variant.get("image_url") else "") or product_image
-        stock = variant_in_stock(product, variant) and not discontinued
+        if "&" in sku or "<" in sku or ">" in sku:
+            sku = escape(sku)
+        variant_image_url = _https(variant["image_url"]) if variant.get("image_url") else ""
+        if not purchasable or variant.get("purchasing_disabled"):
+            stock = False
+        elif per_variant_level:
+            level = variant.get("inventory_level")
+            stock = (level if type(level) is int else int(level or 0)) > 0
+        else:
+            stock = product_stock
+        pid_xml = pid if plain_ids and type(variant_id) is int else text(pid)  # an int's digits need no escaping
         parts.append(
-            f"<product><name>{cdata(name[:MAX_NAME])}</name><product_id>{text(pid)}</product_id>"
-            + (f"<sku>{text(sku)}</sku>" if sku else "")
-            + groups_xml + f"<price>{price}</price>" + url_xml
-            + (f"<image_url>{text(image)}</image_url>" if image else "")
-            + tail + stock_xml[stock] + after_stock
-            + (f'<extra_data><field key="variant_name">{cdata(label[:MAX_NAME])}</field></extra_data>'
-               if label else "")
-            + frequency_xml + "</product>\n")
-        result.entries += 1
-        result.og_product_ids.append(pid)
+            f"<product><name>{name_xml}</name><product_id>{pid_xml}</product_id>"
+            f"{f'<sku>{sku}</sku>' if sku else ''}{groups_xml}<price>{price}</price>"
+            f"{url_xml + f'<image_url>{text(variant_image_url)}</image_url>' if variant_image_url else url_image_xml}"
+            f"{stock_tail[stock]}{_extra_data(label) if label else ''}{frequency_xml}</product>\n")
+        og_ids.append(pid)
+    result.entries = len(parts)
     result.xml = "".join(parts)
     return result
 

@@ -76,6 +76,7 @@ class Fault:
     body: Any = None
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)  # only requests with these query values
 
 
 class FakeServer:
@@ -140,12 +141,12 @@ class FakeServer:
 
     # Test controls -------------------------------------------------------------------------------------
     def fail(self, method: str, path_regex: str, *, status: int = 500, count: int = 1, body: Any = None,
-             delay: float = 0.0, headers: dict[str, str] | None = None) -> None:
-        """The next `count` requests matching answer `status` (after `delay` seconds; a delay longer than
-        the client's timeout simulates a timeout)."""
+             delay: float = 0.0, headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> None:
+        """The next `count` requests matching (path, and `query` values if given, e.g. {"page": "2"}) answer
+        `status` (after `delay` seconds; a delay longer than the client's timeout simulates a timeout)."""
         with self.lock:
             self.faults.append(Fault(method.upper(), re.compile(path_regex), count, status, body, delay,
-                                     headers or {}))
+                                     headers or {}, query or {}))
 
     def requests_to(self, method: str, path_regex: str) -> list[Request]:
         pattern = re.compile(path_regex)
@@ -181,7 +182,8 @@ class FakeServer:
     def _fault_for(self, request: Request) -> Response | None:
         with self.lock:
             for fault in self.faults:
-                if fault.count > 0 and fault.method in (request.method, "*") and fault.pattern.search(request.path):
+                if (fault.count > 0 and fault.method in (request.method, "*") and fault.pattern.search(request.path)
+                        and all(request.q(k) == v for k, v in fault.query.items())):
                     fault.count -= 1
                     break
             else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import defusedxml.ElementTree as ET
 import paramiko
 import pytest
@@ -263,3 +265,62 @@ def test_many_pages(store, og_identity, fake_bc, feed_settings, sftp_server):
     assert len(fake_bc.requests_to("GET", r"/v3/catalog/products$")) == 3
     assert len(ET.fromstring(build.products_path.read_bytes())) == 12
     assert run.status == FeedRun.Status.QUEUED
+
+
+def _page_threads() -> list:
+    return [t for t in threading.enumerate() if t.name == "feed-catalog-pages" and t.is_alive()]
+
+
+def _catalog_of(fake_bc, store, count: int) -> None:
+    for index in range(count):
+        fake_bc.add_product(store.store_hash, name=f"P{index}", price=index + 1)
+
+
+def test_a_failed_page_fails_the_run_with_its_error_and_uploads_nothing(store, og_identity, fake_bc, feed_settings,
+                                                                        sftp_server):
+    _catalog_of(fake_bc, store, 260)  # two pages of 250
+    fake_bc.fail("GET", r"/v3/catalog/products$", status=500, query={"page": "2"},
+                 body={"status": 500, "title": "Page two is broken"})
+    run = run_feed(store)
+    assert run.status == FeedRun.Status.FAILED
+    assert "Page two is broken" in run.error and "HTTP 500" in run.error
+    assert sftp_server.files() == [] and sftp_server.events_of("open") == []
+    assert Alert.objects.filter(store=store, dedupe_key="feed_failed", resolved_at__isnull=True).exists()
+    assert _page_threads() == []
+
+
+def test_pages_after_a_failed_page_are_not_fetched(store, og_identity, fake_bc, tmp_path):
+    from bigcommerce_app.client import BigCommerceError, client_for_store
+    from feeds.feed import selectors
+
+    _catalog_of(fake_bc, store, 30)
+    fake_bc.fail("GET", r"/v3/catalog/products$", status=502, query={"page": "2"})
+    with pytest.raises(BigCommerceError, match="HTTP 502"):
+        services.feed_build(store, client_for_store(store), tmp_path, selectors.feed_identity(store), page_size=5)
+    assert [r.q("page") for r in fake_bc.requests_to("GET", r"/v3/catalog/products$")] == ["1", "2"]
+    assert _page_threads() == []
+
+
+def test_a_401_on_a_later_page_marks_the_store_for_reauthorization(store, og_identity, fake_bc, feed_settings,
+                                                                   sftp_server):
+    _catalog_of(fake_bc, store, 260)
+    fake_bc.fail("GET", r"/v3/catalog/products$", status=401, query={"page": "2"})
+    run = run_feed(store)
+    assert run.status == FeedRun.Status.FAILED and "HTTP 401" in run.error
+    store.refresh_from_db()
+    assert store.status == "needs_reauth"  # the hook ran on the run's own thread and database connection
+    assert sftp_server.files() == []
+
+
+def test_a_failure_while_writing_stops_the_page_thread(store, og_identity, fake_bc, tmp_path):
+    from bigcommerce_app.client import client_for_store
+    from feeds.feed import selectors
+
+    _catalog_of(fake_bc, store, 40)
+    first = min(fake_bc.stores[store.store_hash].products)
+    del fake_bc.stores[store.store_hash].products[first]["variants"][0]["id"]  # a page the writer cannot write
+    with pytest.raises(KeyError):
+        services.feed_build(store, client_for_store(store), tmp_path, selectors.feed_identity(store), page_size=5)
+    assert _page_threads() == []
+    # The thread ran at most two pages ahead of the writer (bounded memory), then stopped.
+    assert len(fake_bc.requests_to("GET", r"/v3/catalog/products$")) <= 4
