@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -79,6 +80,11 @@ class FeedContext:
     storefront_url: str  # e.g. "https://shop.example.com" (no trailing slash)
     incentive_group: str = ""  # Global Offer ID, when incentive groups are on
 
+    @cached_property
+    def groups_xml(self) -> str:
+        return (f'<groups><group type="incentive">{cdata(self.incentive_group)}</group></groups>'
+                if self.incentive_group else "")
+
 
 @dataclass
 class ProductSetting:
@@ -96,7 +102,7 @@ class ProductSetting:
     @classmethod
     def from_values(cls, autoship_eligible: bool, discontinued: bool, frequencies: list | None) -> ProductSetting:
         """`frequencies` as ProductSubscriptionSetting holds them; the one flagged is_default is the feed's."""
-        default = next((f for f in frequencies or [] if isinstance(f, dict) and f.get("is_default")), None) or {}
+        default = next((f for f in frequencies or () if type(f) is dict and f.get("is_default")), None) or {}
         every, period = _int_or_none(default.get("every")), _int_or_none(default.get("every_period"))
         if not (every and period):  # one-time purchase (0/0) or unset: no default frequency to send
             every = period = None
@@ -105,6 +111,8 @@ class ProductSetting:
 
 
 def _int_or_none(value: Any) -> int | None:
+    if type(value) is int:
+        return value
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
@@ -202,13 +210,21 @@ def variant_label(variant: dict) -> str:
     return " / ".join(clean(v.get("label")) for v in variant.get("option_values") or [] if v.get("label"))
 
 
+_NO_SETTING = ProductSetting()
+# autoship_eligible, in_stock, discontinued by (eligible, discontinued), then indexed by "in stock".
+_STOCK_TAILS = {(eligible, discontinued): tuple(
+    f"<autoship_eligible>{int(eligible)}</autoship_eligible><in_stock>{in_stock}</in_stock>"
+    + ("<discontinued>1</discontinued>" if discontinued else "") for in_stock in (0, 1))
+    for eligible in (False, True) for discontinued in (False, True)}
+
+
 def product_entries(product: dict, setting: ProductSetting | None, ctx: FeedContext) -> EntryResult:
     """The `<product>` elements of one BigCommerce product, one per variant. This runs for every variant of the
     catalog, so everything that is the same for all variants of a product (name, URL, primary image, stock
     rule, the CSV's word, the element tail) is worked out once per product, and the per-variant part is one
     f-string over values that need escaping only when they hold a markup character."""
     result = EntryResult()
-    setting = setting or ProductSetting()
+    setting = setting or _NO_SETTING
     variants = product.get("variants") or []
     if not variants and product.get("base_variant_id"):
         variants = [{"id": product["base_variant_id"], "sku": product.get("sku")}]
@@ -220,22 +236,17 @@ def product_entries(product: dict, setting: ProductSetting | None, ctx: FeedCont
         result.warnings.append(f"product {product['id']}: storefront URL longer than {MAX_URL}, left out")
         url = ""
     url_xml = f"<details_url>{text(url)}</details_url>" if url else ""
-    groups_xml = (f'<groups><group type="incentive">{cdata(ctx.incentive_group)}</group></groups>'
-                  if ctx.incentive_group else "")
+    groups_xml = ctx.groups_xml
     product_image = variant_image(product, {})
     url_image_xml = url_xml + (f"<image_url>{text(product_image)}</image_url>" if product_image else "")
     base_name = clean(product.get("name")).strip()
     base_name_xml = _cdata_clean(base_name[:MAX_NAME])
     product_sku = product.get("sku") or ""
-    fallback_price = variant_price(product, {})
     discontinued = setting.discontinued
     eligible = setting.autoship_eligible and not discontinued
     frequency_xml = (f"<every>{int(setting.every)}</every><every_period>{int(setting.every_period)}</every_period>"
                      if eligible and setting.every and setting.every_period else "")
-    after_stock = "<discontinued>1</discontinued>" if discontinued else ""
-    # Indexed by "in stock": autoship_eligible, in_stock, discontinued.
-    stock_tail = tuple(f"<autoship_eligible>{int(eligible)}</autoship_eligible><in_stock>{flag}</in_stock>"
-                       + after_stock for flag in (0, 1))
+    stock_tail = _STOCK_TAILS[bool(eligible), bool(discontinued)]
     # variant_in_stock, with what depends only on the product decided once.
     purchasable = product.get("availability") != "disabled" and not discontinued
     tracking = product.get("inventory_tracking") or "none"
@@ -260,7 +271,7 @@ def product_entries(product: dict, setting: ProductSetting | None, ctx: FeedCont
             if price is None:
                 price = money(variant.get("price"))
                 if price is None:
-                    price = fallback_price
+                    price = variant_price(product, {})
             if price is None or price < 0 or price > MAX_PRICE:
                 result.warnings.append(f"{pid}: price {price} cannot be sent, left out")
                 continue
