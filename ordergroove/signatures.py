@@ -76,8 +76,14 @@ def signature(sig_field: str | int, ts: int, hash_key: str | bytes, *, trust_lev
     return base64.b64encode(digest).decode("ascii")
 
 
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+
+
 def signature_url_encoded(sig: str) -> str:
-    """URL-encode a signature for a URL or legacy form field (`+`, `/`, `=` escaped)."""
+    """URL-encode a signature for a URL or legacy form field (`+`, `/`, `=` escaped): what ``quote(sig, safe="")``
+    gives, for base64 text by three replacements (the storefront signature endpoint's hot path)."""
+    if _BASE64.issuperset(sig):
+        return sig.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
     return quote(sig, safe="")
 
 

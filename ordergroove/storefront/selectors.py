@@ -3,6 +3,7 @@ origins allowed by CORS, and a customer's subscriber status (cached, from Orderg
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -34,7 +35,7 @@ class StorefrontStore:
     def configured(self) -> bool:
         return self.og_settings is not None and self.og_settings.is_configured
 
-    @property
+    @functools.cached_property  # per cached store, not per request
     def origins(self) -> frozenset[str]:
         return frozenset(self.store.storefront_origins or [])
 

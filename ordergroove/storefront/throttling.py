@@ -1,8 +1,8 @@
 """Rate limits of the storefront endpoints: per client IP (requests with bad tokens count too) and per customer.
 
 Fixed windows counted in the shared cache (Redis in production and CI), so the limits hold across processes.
-With Redis, each process counts locally and syncs its counts in batches (one pipeline of ``SET key 0 EX ttl NX`` +
-``INCRBY key n`` per pending counter, for every pending counter of the process at once): a Redis round trip
+With Redis, each process counts locally and syncs its counts in batches (one Lua script call that does ``INCRBY key n``
+and sets the window's expiry on a new key, for every pending counter of the process at once): a Redis round trip
 through redis-py cost more than the rest of the signature endpoint together. A request is admitted without a
 round trip only while, for each of its counters, this process's view (the Redis count at its last sync plus its
 own unsynced requests) is at most half the limit, it holds fewer than ``batch`` unsynced requests of that counter
@@ -30,6 +30,7 @@ import time
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from rest_framework.exceptions import Throttled
 
 from ordergroove.storefront import conf
@@ -58,33 +59,46 @@ def client_ip(request) -> str:
     return chain[-proxies] if len(chain) >= proxies else remote
 
 
+_backend: list = []  # [(client, key prefix, local counts) or None], memoized per process; reset on setting changes
+
+
+def _forget_backend(**_kwargs) -> None:
+    _backend.clear()
+
+
+setting_changed.connect(_forget_backend, dispatch_uid="ordergroove.storefront.throttling")
+
+
 def _redis_client() -> tuple[redis.Redis, str, _LocalCounts] | None:
     """The default cache's Redis (same server, db and key prefix), one client and one set of local counters per
     process and server; None otherwise."""
+    if _backend:
+        return _backend[0]
     config = settings.CACHES.get("default", {})
-    if not str(config.get("BACKEND", "")).endswith("RedisCache"):
-        return None
-    location = config.get("LOCATION")
-    location = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
-    prefix = str(config.get("KEY_PREFIX", ""))
-    with _clients_lock:
-        entry = _clients.get(location)
-        if entry is None:
-            entry = _clients[location] = (
-                redis.Redis.from_url(location, socket_timeout=0.5, socket_connect_timeout=0.5), _LocalCounts())
-    return entry[0], prefix, entry[1]
+    value = None
+    if str(config.get("BACKEND", "")).endswith("RedisCache"):
+        location = config.get("LOCATION")
+        location = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
+        with _clients_lock:
+            entry = _clients.get(location)
+            if entry is None:
+                entry = _clients[location] = (
+                    redis.Redis.from_url(location, socket_timeout=0.5, socket_connect_timeout=0.5), _LocalCounts())
+        value = (entry[0], str(config.get("KEY_PREFIX", "")), entry[1])
+    _backend[:] = [value]
+    return value
 
 
 def rate_limits_hit(limits: list[tuple[str, str, str]]) -> None:
     """Count one request against each (scope, ident, rate); raise Throttled (429 + Retry-After) when any
     window's allowance is spent. The Retry-After is the longest wait among the exceeded limits."""
     now = time.time()
+    namespace = conf.cache_namespace()
     counters = []
     for scope, ident, rate in limits:
         limit, period = _parse_rate_cached(rate)
         window = int(now // period)
-        key = f"{conf.cache_namespace()}:rl:{scope}:{ident}:{period}:{window}"
-        counters.append((key, limit, period, window))
+        counters.append((f"{namespace}:rl:{scope}:{ident}:{period}:{window}", limit, period, window))
     backend = _redis_client()
     if backend is not None:
         counts = backend[2].count(backend[0], backend[1], counters, now)
@@ -133,12 +147,9 @@ class _LocalCounts:
             for full, _delta, _ttl in batch:
                 self._state[full][1] = 0
             self._last_sync = mono
-        pipe = client.pipeline(transaction=False)
-        for full, delta, ttl in batch:
-            pipe.set(full, 0, ex=ttl, nx=True)
-            pipe.incrby(full, delta)
         try:
-            results = pipe.execute()
+            results = _sync_script(client)(keys=[full for full, _delta, _ttl in batch],
+                                           args=[x for _full, delta, ttl in batch for x in (delta, ttl)])
         except redis.RedisError as exc:
             logger.warning("Storefront rate limiter: Redis unavailable (%s); counting in this process only",
                            exc.__class__.__name__)
@@ -151,7 +162,7 @@ class _LocalCounts:
                 return [self._state[full][0] + self._state[full][1] if full in self._state else view
                         for full, view in zip(keys, views, strict=True)]
         with self._lock:
-            for (full, _delta, _ttl), total in zip(batch, results[1::2], strict=True):
+            for (full, _delta, _ttl), total in zip(batch, results, strict=True):
                 if (entry := self._state.get(full)) is not None:
                     entry[0] = int(total)
             counts = [self._state[full][0] + self._state[full][1] if full in self._state else view
@@ -165,6 +176,26 @@ class _LocalCounts:
         for full in [full for full, entry in self._state.items()
                      if entry[2] <= now and not (keep_pending and entry[1])]:
             del self._state[full]
+
+
+# One script call per sync, whatever the number of pending counters: as a pipeline of SET NX + INCRBY per counter,
+# redis-py's command packing and reply parsing cost more than the rest of the signature endpoint.
+_SYNC_LUA = """
+local totals = {}
+for i, key in ipairs(KEYS) do
+  totals[i] = redis.call('INCRBY', key, ARGV[2 * i - 1])
+  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+end
+return totals
+"""
+_scripts: dict[int, redis.commands.core.Script] = {}
+
+
+def _sync_script(client: redis.Redis):
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_SYNC_LUA)
+    return script
 
 
 def _count_django(key: str, period: int) -> int:

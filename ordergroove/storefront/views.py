@@ -10,17 +10,16 @@ writes, ``Cache-Control: no-store``.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
+from django.http import HttpResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotAuthenticated
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from ordergroove import signatures
@@ -51,19 +50,14 @@ class CurrentCustomerJwtScheme(OpenApiAuthenticationExtension):
                                "<app client id> and Authorization: BigCommerce."}
 
 
-class JsonOnlyNegotiation(DefaultContentNegotiation):
-    """The storefront views render JSON only. What the theme sends (``Accept: application/json``, ``*/*`` or
-    nothing, no format override) picks the JSON renderer without DRF's Accept parsing, which was a measurable
-    share of the signature endpoint; anything else is negotiated by DRF as before (e.g. 406)."""
+def _json(data: dict, status_code: int = 200) -> HttpResponse:
+    """A finished JSON response. The storefront endpoints answer JSON whatever the Accept header says (the theme
+    sends ``application/json``), so their success path skips DRF's content negotiation and renderer; errors
+    raised as DRF exceptions are still rendered by DRF (as JSON, its only renderer here)."""
+    return HttpResponse(_JSON.encode(data).encode(), status=status_code, content_type="application/json")
 
-    FAST_ACCEPT = frozenset({"", "*/*", "application/json"})
 
-    def select_renderer(self, request, renderers, format_suffix=None):
-        if (not format_suffix and request.META.get("HTTP_ACCEPT", "") in self.FAST_ACCEPT
-                and isinstance(renderers[0], JSONRenderer)
-                and api_settings.URL_FORMAT_OVERRIDE not in request.query_params):
-            return renderers[0], renderers[0].media_type
-        return super().select_renderer(request, renderers, format_suffix)
+_JSON = json.JSONEncoder(separators=(",", ":"))  # DRF's compact JSON, built once
 
 
 class StorefrontView(APIView):
@@ -71,11 +65,16 @@ class StorefrontView(APIView):
     permission_classes: list = []
     throttle_classes: list = []
     renderer_classes = [JSONRenderer]
-    content_negotiation_class = JsonOnlyNegotiation
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        # DRF derives Allow per request by probing every HTTP method name; these views only have GET and OPTIONS.
+        # A fresh dict: DRF mutates it (pops Vary).
+        return {"Allow": "GET, OPTIONS"}
 
     def initial(self, request, *args, **kwargs):
-        self.format_kwarg = self.get_format_suffix(**kwargs)
-        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
+        # No eager content negotiation (DRF negotiates for the error responses it renders, JSON being the only
+        # renderer); no versioning, permissions or DRF throttles: the limits below are the storefront's own.
+        self.format_kwarg = None
         if request.method == "OPTIONS":
             return
         ip_limit = ("ip", client_ip(request), conf.rate_per_ip())
@@ -92,7 +91,7 @@ class StorefrontView(APIView):
                                     conf.rate_per_customer())])
 
     def options(self, request, *args, **kwargs):
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return HttpResponse(status=status.HTTP_204_NO_CONTENT)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -127,14 +126,14 @@ class SignatureView(StorefrontView):
     def get(self, request):
         raw = (request.query_params.get("ts") or "").strip()
         if not raw.isdigit() or len(raw) > 12:
-            return Response({"detail": "ts must be the current time in whole Unix seconds."},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return _json({"detail": "ts must be the current time in whole Unix seconds."},
+                         status.HTTP_400_BAD_REQUEST)
         ts = int(raw)
         if not signatures.ts_is_fresh(ts, now=time.time()):
-            return Response({"detail": "ts is more than 2 hours away from the current time."},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return _json({"detail": "ts is more than 2 hours away from the current time."},
+                         status.HTTP_400_BAD_REQUEST)
         customer: StorefrontCustomer = request.user
-        return Response({"data": storefront_signature_issue(customer.sf.og_settings, customer.customer_id, ts)})
+        return _json({"data": storefront_signature_issue(customer.sf.og_settings, customer.customer_id, ts)})
 
 
 class HasSubscriptionsView(StorefrontView):
@@ -158,6 +157,6 @@ class HasSubscriptionsView(StorefrontView):
         except SubscriberStatusUnavailable as exc:
             logger.warning("Subscriber status of customer %s of %s unavailable: %s", customer.customer_id,
                            customer.store_hash, exc)
-            return Response({"detail": "Ordergroove could not be reached to check subscriptions; try again shortly.",
-                             "code": "ordergroove_unavailable"}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        return Response({"status": value == SUBSCRIBER_ACTIVE, "subscriber_status": value})
+            return _json({"detail": "Ordergroove could not be reached to check subscriptions; try again shortly.",
+                          "code": "ordergroove_unavailable"}, status.HTTP_503_SERVICE_UNAVAILABLE)
+        return _json({"status": value == SUBSCRIBER_ACTIVE, "subscriber_status": value})

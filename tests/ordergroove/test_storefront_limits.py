@@ -1,4 +1,4 @@
-"""Storefront hot path (issue 3's speed work): the hand-rolled Current Customer JWT verification refuses what PyJWT
+"""Storefront hot path (issue 3's speed work): the Current Customer JWT verification refuses what plain PyJWT
 refused (malformed encodings, header tricks, claim types and times), and the rate limits counted locally with
 batched Redis sync hold across processes within their documented bound and survive Redis being unreachable."""
 

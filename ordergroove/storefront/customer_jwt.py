@@ -1,0 +1,84 @@
+"""PyJWT, set up once for BigCommerce's Current Customer JWT (the storefront's hot path).
+
+Verification stays PyJWT's: its header/claims/algorithm-allow-list logic runs unchanged. Two of its per-call costs
+are removed, each with the library's own rule kept exactly:
+
+- PyJWT 2.15 checks each base64url segment for non-alphabet bytes (GHSA-hxm8-2xgr-2p9m) with a per-byte Python
+  generator: ~40 % of a decode for a ~500-byte customer token. ``_CustomerTokenJWS`` applies the same rule with
+  ``bytes.translate`` (C); tests/storefront/test_customer_jwt.py proves it accepts and rejects exactly what
+  PyJWT's own method does on a corpus of valid, junk and padding-edge segments.
+- PyJWT re-validates the HMAC secret on every decode (probing it as PEM, SSH and DER public keys). The app's client
+  secret does not change between requests, so ``_MemoHMAC`` keeps the prepared form of the last few secrets.
+
+PyJWT is pinned below 3 in pyproject.toml; the test fails loudly if the overridden method disappears.
+"""
+
+from __future__ import annotations
+
+import binascii
+import threading
+from typing import Any
+
+import jwt
+from jwt.algorithms import HMACAlgorithm
+from jwt.api_jws import PyJWS
+from jwt.exceptions import DecodeError
+
+ALGORITHMS = ("HS256", "HS512")
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def decode_base64url_segment(segment: bytes, name: str) -> bytes:
+    """PyJWS._decode_base64url_segment's rule (PyJWT 2.15): at most two trailing '=' and only on a segment whose
+    length is a multiple of 4, no length ≡ 1 (mod 4), nothing outside the base64url alphabet, canonical encoding
+    (re-encoding the bytes gives the segment back)."""
+    stripped = segment.rstrip(b"=")
+    padding = len(segment) - len(stripped)
+    if (padding > 2 or (padding and len(segment) % 4 != 0) or len(stripped) % 4 == 1
+            or stripped.translate(None, _ALPHABET)):
+        raise DecodeError(f"Invalid {name} padding")
+    try:
+        decoded = binascii.a2b_base64(stripped.translate(_TO_STANDARD) + b"=" * (-len(stripped) % 4),
+                                      strict_mode=True)
+    except binascii.Error as err:
+        raise DecodeError(f"Invalid {name} padding") from err
+    if binascii.b2a_base64(decoded, newline=False).translate(_TO_URLSAFE).rstrip(b"=") != stripped:
+        raise DecodeError(f"Invalid {name} padding")
+    return decoded
+
+
+class _CustomerTokenJWS(PyJWS):
+    _decode_base64url_segment = staticmethod(decode_base64url_segment)
+
+
+class _MemoHMAC(HMACAlgorithm):
+    def __init__(self, hash_alg: Any) -> None:
+        super().__init__(hash_alg)
+        self._prepared: dict[bytes | str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            prepared = super().prepare_key(key)  # raises for empty or asymmetric keys, as PyJWT does
+            with self._lock:
+                if len(self._prepared) >= 4:  # a rotated secret replaces the old ones
+                    self._prepared.clear()
+                self._prepared[key] = prepared
+        return prepared
+
+
+class _CustomerTokenJWT(jwt.PyJWT):
+    def __init__(self) -> None:
+        super().__init__()
+        jws = _CustomerTokenJWS(algorithms=ALGORITHMS, options=self._get_sig_options())
+        jws.unregister_algorithm("HS256")
+        jws.unregister_algorithm("HS512")
+        jws.register_algorithm("HS256", _MemoHMAC(HMACAlgorithm.SHA256))
+        jws.register_algorithm("HS512", _MemoHMAC(HMACAlgorithm.SHA512))
+        self._jws = jws
+
+
+customer_token_jwt = _CustomerTokenJWT()

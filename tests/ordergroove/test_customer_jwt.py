@@ -1,0 +1,86 @@
+"""customer_jwt.py keeps PyJWT's own rules while removing two per-call costs: its base64url segment check accepts
+and rejects exactly what PyJWT's does (and decodes to the same bytes), its HMAC key memo refuses what PyJWT refuses,
+and the configured PyJWT instance still verifies, and refuses, real tokens."""
+
+from __future__ import annotations
+
+import base64
+import random
+
+import jwt
+import pytest
+from jwt.api_jws import PyJWS
+from jwt.exceptions import DecodeError, InvalidKeyError
+
+from ordergroove.storefront import customer_jwt
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _outcome(fn, segment: bytes):
+    try:
+        return ("ok", fn(segment, "payload"))
+    except DecodeError as exc:
+        return ("error", str(exc))
+
+
+def _corpus() -> list[bytes]:
+    rng = random.Random(20261124)
+    segments = [b"", b"=", b"==", b"===", b"A", b"AA", b"AAA", b"AAAA", b"AB==", b"AB=", b"ABC=", b"ABC==",
+                b"AB==A", b"A=B", b"!!!!", b"AB+/", b"AB/=", b"QUJD", b"QUJDRA", b"QUJDRA==", b"QUJDRB", b"QUJDRQ",
+                b"eyJhbGciOiJIUzI1NiJ9", b" eyJh", b"eyJh\n", b"\xff\xfe", "é".encode()]
+    for _ in range(4000):
+        data = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 48)))
+        canonical = base64.urlsafe_b64encode(data)
+        segments.append(canonical)
+        segments.append(canonical.rstrip(b"="))
+        mutated = bytearray(canonical.rstrip(b"=") or b"A")
+        position = rng.randrange(len(mutated))
+        choice = rng.random()
+        if choice < 0.3:  # a junk byte
+            mutated[position] = rng.choice(b"!+/=.~ \x00\x80")
+        elif choice < 0.6:  # a non-canonical last character (unused low bits set)
+            mutated[-1] = ord(rng.choice(ALPHABET))
+        else:  # random padding
+            mutated += b"=" * rng.randint(1, 3)
+        segments.append(bytes(mutated))
+    return segments
+
+
+def test_segment_check_matches_pyjwt_on_valid_junk_and_padding_edge_cases():
+    assert callable(getattr(PyJWS, "_decode_base64url_segment", None)), "PyJWT renamed the method we override"
+    corpus = _corpus()
+    verdicts = {"ok": 0, "error": 0}
+    for segment in corpus:
+        ours = _outcome(customer_jwt.decode_base64url_segment, segment)
+        theirs = _outcome(PyJWS._decode_base64url_segment, segment)
+        assert ours == theirs, segment
+        verdicts[ours[0]] += 1
+    assert verdicts["ok"] > 3000 and verdicts["error"] > 1000  # both sides of the rule were exercised
+
+
+def test_the_configured_instance_uses_the_fast_check_and_verifies_tokens():
+    jws = customer_jwt.customer_token_jwt._jws
+    assert jws._decode_base64url_segment is customer_jwt.decode_base64url_segment
+    secret = "a-client-secret-of-reasonable-length-0123"
+    for alg in customer_jwt.ALGORITHMS:
+        token = jwt.encode({"sub": "abc", "aud": "cid"}, secret, algorithm=alg)
+        claims = customer_jwt.customer_token_jwt.decode(token, secret, algorithms=list(customer_jwt.ALGORITHMS),
+                                                        audience="cid")
+        assert claims["sub"] == "abc"
+        with pytest.raises(jwt.InvalidSignatureError):
+            customer_jwt.customer_token_jwt.decode(token, secret + "x", algorithms=list(customer_jwt.ALGORITHMS),
+                                                   audience="cid")
+    with pytest.raises(jwt.InvalidAlgorithmError):
+        customer_jwt.customer_token_jwt.decode(jwt.encode({"sub": "abc"}, secret, algorithm="HS384"), secret,
+                                               algorithms=["HS384"])
+
+
+def test_key_memo_still_refuses_empty_and_asymmetric_keys():
+    algorithm = jwt.algorithms.get_default_algorithms()["HS256"]
+    memo = customer_jwt._MemoHMAC(algorithm.hash_alg)
+    pem = b"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
+    for bad in (b"", "", pem):
+        with pytest.raises(InvalidKeyError):
+            memo.prepare_key(bad)
+    assert memo.prepare_key("secret") == memo.prepare_key("secret") == b"secret"
