@@ -98,8 +98,10 @@ def product_links_xml(og_product_ids: Iterable[str], category_ids: Iterable[int]
     wanted = [int(c) for c in category_ids or [] if int(c) in known]
     if not wanted:
         return ""
-    inner = "".join(f"<category_id>{c}</category_id>" for c in wanted)
-    return "".join(f"<product><product_id>{text(pid)}</product_id>{inner}</product>\n" for pid in og_product_ids)
+    tail = "</product_id>" + "".join(f"<category_id>{c}</category_id>" for c in wanted) + "</product>\n"
+    joined = "".join(og_product_ids)
+    plain = text(joined) == joined  # one check for all ids (they are digits and "_"), not one text() call per id
+    return "".join(f"<product><product_id>{pid if plain else text(pid)}{tail}" for pid in og_product_ids)
 
 
 def categories_close() -> str:
