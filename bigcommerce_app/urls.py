@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from bigcommerce_app import views
 
@@ -8,5 +8,4 @@ urlpatterns = [
     path("bigcommerce/uninstall", views.uninstall_callback, name="bc-uninstall"),
     path("bigcommerce/remove-user", views.remove_user_callback, name="bc-remove-user"),
     path("console/", views.console_home, name="console-home"),
-    path("", include("bigcommerce_app.inbox.urls")),
 ]

@@ -7,6 +7,8 @@ urlpatterns = [
     # First: the storefront endpoints are the hottest paths (every storefront page); resolving them before
     # every other app's patterns is measurable. Their paths overlap no other pattern.
     path("", include("ordergroove.storefront.urls")),
+    # Next: BigCommerce's webhooks (every order, customer and product change of every store), for the same reason.
+    path("", include("bigcommerce_app.inbox.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),

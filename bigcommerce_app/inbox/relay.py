@@ -28,14 +28,17 @@ CHUNK = 8  # event ids per Celery message
 
 class Relay:
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def submit(self, event_id: int) -> None:
-        self._ensure_thread()
-        self._queue.put(event_id)
+    def submit(self, event_ids: list[int]) -> None:
+        """Queue committed events for publishing (one list per committed batch: one queue operation and one
+        wake-up of the relay thread per batch, not per event)."""
+        if event_ids:
+            self._ensure_thread()
+            self._queue.put(event_ids)
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
@@ -50,10 +53,10 @@ class Relay:
 
     def _run(self) -> None:
         while True:
-            ids = [self._queue.get()]
+            ids = list(self._queue.get())
             while len(ids) < BATCH:
                 try:
-                    ids.append(self._queue.get_nowait())
+                    ids.extend(self._queue.get_nowait())
                 except queue.Empty:
                     break
             self._publish(ids)
@@ -66,7 +69,9 @@ class Relay:
             with inbound_events_process.app.producer_or_acquire() as producer:
                 for start in range(0, len(ids), CHUNK):
                     chunk = ids[start:start + CHUNK]
-                    inbound_events_process.apply_async((chunk,), producer=producer, retry=False)
+                    # argsrepr given: Celery's own saferepr of the arguments costs more than the message
+                    inbound_events_process.apply_async((chunk,), producer=producer, retry=False,
+                                                       argsrepr=repr((chunk,)), kwargsrepr="{}")
                     sent += len(chunk)
         except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper takes over from the database
             logger.warning("Inbox relay could not publish %d event(s) (%s): the sweeper will",

@@ -9,6 +9,7 @@ with `transient`) retries the event with backoff; anything else fails it with th
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 import json
 import logging
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -28,6 +29,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from bigcommerce_app import registry
 from bigcommerce_app.inbox.relay import relay
 from bigcommerce_app.models import InboundEvent, Store
+from middleware.group_commit import GroupCommit
 from middleware.http import VendorError
 from middleware.queueing import enqueue_or_mark_due
 
@@ -50,6 +52,11 @@ class WebhookRejected(Exception):
         self.message = message
 
 
+class EventNotStored(Exception):
+    """The database could not take the event: nothing was acknowledged, the view answers 503 and BigCommerce
+    delivers it again."""
+
+
 class EventSkipped(Exception):  # noqa: N818 - an outcome, not an error
     """Raised by a handler: nothing to do for this event (e.g. an order this service placed itself)."""
 
@@ -64,7 +71,7 @@ class EventDeferred(Exception):  # noqa: N818 - an outcome, not an error
 
 @dataclass(frozen=True)
 class Receipt:
-    event_id: int
+    event_id: int | None  # None for a duplicate of an event stored earlier
     duplicate: bool
 
 
@@ -118,20 +125,16 @@ def webhook_receive(*, body: bytes, headers) -> Receipt:
     row = (scope, resource_id, event_hash, payload_text, (headers.get("webhook-id") or "")[:128], signature,
            event_time)
     try:
-        event_id = _event_insert(auth.id, row)
+        event_id = _event_store(auth.id, row)
     except IntegrityError:
         # The store row went away (deleted or re-created) while its auth facts were cached: ask again.
         _STORE_AUTH.pop(store_hash, None)
         auth = _store_auth(store_hash, token)
         if not auth:
             raise WebhookRejected(401, "unknown store") from None
-        event_id = _event_insert(auth.id, row)
-    if event_id is None:
-        # BigCommerce sent this event before (same hash): acknowledge, store nothing new.
-        existing = InboundEvent.objects.filter(store_id=auth.id, event_hash=event_hash).values_list("pk", flat=True)
-        return Receipt(event_id=existing.first() or 0, duplicate=True)
-    transaction.on_commit(lambda: relay.submit(event_id))  # at once in autocommit; after commit inside atomic
-    return Receipt(event_id=event_id, duplicate=False)
+        event_id = _event_store(auth.id, row)
+    # None: BigCommerce sent this event before (same hash): acknowledge, nothing new stored.
+    return Receipt(event_id=event_id, duplicate=event_id is None)
 
 
 # The store's auth facts (id + webhook token of an installed store), cached per process for a few seconds: the
@@ -182,26 +185,117 @@ def _store_auth_forget(sender, instance: Store, **kwargs) -> None:
     _STORE_AUTH.pop(instance.store_hash, None)
 
 
-def _event_insert(store_id: int, row: tuple) -> int | None:
-    """One INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new event's id, or None for a duplicate (same
-    store + hash). Autocommitted outside a transaction, so the row is durable before the 200; inside one it
-    needs no savepoint (a conflict raises nothing). Raw SQL because the ORM's create + IntegrityError path
-    costs several times the CPU of the statement itself on the hot path."""
+# Writing the event: one statement for every request thread of the process that is writing at the same moment
+# (middleware.group_commit), because the per-statement cost (psycopg, the server's parse/plan, the commit and
+# its WAL flush) was most of the intake's CPU and latency (bench/webhooks.py). The guarantees do not change:
+# the statement runs in autocommit, so a request is answered only once its row is committed; a duplicate
+# (same store + hash) inserts nothing and is acknowledged; a batch that fails is a 503 for exactly its requests
+# and, being one statement, leaves nothing half-written.
+_EVENT_COLUMNS = ("store_id, scope, resource_id, event_hash, payload, webhook_id, signature, event_created_at, "
+                  "received_at, status, attempts, next_attempt_at, lease_until, processed_at, result")
+EventRow = tuple  # (store_id, scope, resource_id, event_hash, payload_text, webhook_id, signature, event_time)
+
+
+def _event_store(store_id: int, row: tuple) -> int | None:
+    """Store one event: its new id, or None for a duplicate. Hands the new event to the relay once committed.
+    Inside a transaction the caller's own connection writes it (the relay is told on commit); in autocommit
+    (every webhook request) it joins the process's group commit."""
     connection = transaction.get_connection()
-    scope, resource_id, event_hash, payload_text, webhook_id, signature, event_time = row
+    if connection.in_atomic_block:
+        inserted = _events_insert(connection, [(store_id, *row)])
+        event_id = next(iter(inserted.values()), None)
+        if event_id is not None:
+            transaction.on_commit(lambda: relay.submit([event_id]))
+        return event_id
+    return _EVENT_WRITER.submit((store_id, *row))
+
+
+def _events_insert(connection, rows: list[EventRow]) -> dict[tuple[int, str], int]:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING for `rows` (distinct store + hash): the new events' ids
+    by (store_id, event_hash); a row that duplicates an earlier event inserts nothing and is absent. Raw SQL
+    because the ORM has no multi-row insert that reports which rows a conflict skipped."""
     adapt = connection.ops.adapt_datetimefield_value
-    payload_param = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    # Only the model's table name and a fixed cast are interpolated; every value is a parameter.
-    sql = (
-        f"INSERT INTO {_EVENT_TABLE} (store_id, scope, resource_id, event_hash, payload, webhook_id, signature, "  # noqa: S608
-        "event_created_at, received_at, status, attempts, next_attempt_at, lease_until, processed_at, result) "
-        f"VALUES (%s, %s, %s, %s, {payload_param}, %s, %s, %s, %s, %s, 0, NULL, NULL, NULL, '') "
-        "ON CONFLICT (store_id, event_hash) DO NOTHING RETURNING id")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [store_id, scope, resource_id, event_hash, payload_text, webhook_id, signature,
-                             adapt(event_time), adapt(timezone.now()), InboundEvent.Status.PENDING])
-        found = cursor.fetchone()
-    return found[0] if found else None
+    received_at = adapt(timezone.now())
+    params: list = []
+    for store_id, scope, resource_id, event_hash, payload_text, webhook_id, signature, event_time in rows:
+        params += [store_id, scope, resource_id, event_hash, payload_text, webhook_id, signature, adapt(event_time),
+                   received_at]
+    if connection.vendor == "postgresql":
+        # psycopg's raw cursor with PostgreSQL's own $n placeholders, prepared once per connection and batch
+        # size: Django's cursor binds client-side (every value quoted into the SQL text in Python) and psycopg
+        # re-parses a long multi-row statement on every call; together they cost five times the statement's
+        # CPU per row (bench/webhooks.py). Django's error wrapping is kept.
+        import psycopg
+
+        connection.ensure_connection()
+        with connection.wrap_database_errors, psycopg.RawCursor(connection.connection) as cursor:
+            cursor.execute(_events_insert_sql("postgresql", len(rows)), params, prepare=True)
+            found = cursor.fetchall()
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_events_insert_sql(connection.vendor, len(rows)), params)
+            found = cursor.fetchall()
+    return {(store_id, event_hash): pk for pk, store_id, event_hash in found}
+
+
+@functools.lru_cache(maxsize=256)
+def _events_insert_sql(vendor: str, count: int) -> str:
+    postgres = vendor == "postgresql"
+    rows = []
+    for index in range(count):
+        marks = [f"${9 * index + n}" if postgres else "%s" for n in range(1, 10)]
+        if postgres:
+            marks[4] += "::jsonb"
+        rows.append(f"({', '.join(marks)}, '{InboundEvent.Status.PENDING.value}', 0, NULL, NULL, NULL, '')")
+    # Only the model's table and column names and fixed literals are interpolated; values are parameters.
+    return (f"INSERT INTO {_EVENT_TABLE} ({_EVENT_COLUMNS}) VALUES {', '.join(rows)} "  # noqa: S608
+            "ON CONFLICT (store_id, event_hash) DO NOTHING RETURNING id, store_id, event_hash")
+
+
+def _events_flush(rows: list[EventRow]) -> list[int | None | Exception]:
+    """Group-commit flush (runs in the leading request's thread, autocommit): the outcome per row, in order:
+    the new id (the first request carrying it), None (a duplicate: acknowledged, nothing new), IntegrityError
+    (the store row went away: that request checks its store again) or EventNotStored (503)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    distinct: dict[tuple[int, str], EventRow] = {}
+    for row in rows:
+        distinct.setdefault((row[0], row[3]), row)
+    failed: dict[tuple[int, str], DatabaseError] = {}
+    try:
+        inserted = _events_insert(connection, list(distinct.values()))
+    except IntegrityError:
+        # A store deleted while its auth facts were cached fails the whole statement (foreign key): write row by
+        # row so that only that store's requests see the error.
+        inserted = {}
+        for key, row in distinct.items():
+            try:
+                inserted.update(_events_insert(connection, [row]))
+            except DatabaseError as exc:
+                if not isinstance(exc, IntegrityError):
+                    logger.warning("Inbox could not store a webhook event: %s", exc.__class__.__name__)
+                failed[key] = exc
+    except DatabaseError as exc:
+        logger.warning("Inbox could not store %d webhook event(s): %s", len(rows), exc.__class__.__name__)
+        return [_not_stored(exc) for _ in rows]
+    relay.submit(sorted(inserted.values()))
+    outcomes: list[int | None | Exception] = []
+    for row in rows:
+        key = (row[0], row[3])
+        if key in failed:  # each request raises its own exception instance
+            cause = failed[key]
+            outcomes.append(IntegrityError(*cause.args) if isinstance(cause, IntegrityError) else _not_stored(cause))
+        else:
+            outcomes.append(inserted.pop(key, None))  # a second request with the same hash is a duplicate
+    return outcomes
+
+
+def _not_stored(cause: DatabaseError) -> EventNotStored:
+    error = EventNotStored(f"event not stored ({cause.__class__.__name__})")
+    error.__cause__ = cause
+    return error
+
+
+_EVENT_WRITER: GroupCommit[EventRow, int | None] = GroupCommit(_events_flush, max_batch=100, name="inbox intake")
 
 
 def _signature_check(body: bytes, headers) -> str:

@@ -16,5 +16,8 @@ def bigcommerce_webhook(request: HttpRequest) -> HttpResponse:
         services.webhook_receive(body=request.body, headers=request.headers)
     except services.WebhookRejected as exc:
         return JsonResponse({"error": exc.message}, status=exc.status)
+    except services.EventNotStored:
+        # Not stored, so not acknowledged: BigCommerce delivers it again.
+        return JsonResponse({"error": "temporarily unable to store the event"}, status=503)
     # BigCommerce only needs a 2xx; an empty body keeps the acknowledgement small (bigcommerce.md §3.4).
     return HttpResponse(status=200)

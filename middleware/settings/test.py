@@ -34,7 +34,9 @@ SANDBOX_MODE = False
 FIELD_ENCRYPTION_KEYS = ["u3Q1mHkYv6Ks2x5k9pJ0cTqM8eX4wR7nB2fL1aZ6yD0="]
 ALLOWED_HOSTS = ["*"]
 
-POSTGRES_AVAILABLE = bool(env("DATABASE_URL")) or _reachable("127.0.0.1", 5432)
+# TEST_DATABASE=sqlite: SQLite even where PostgreSQL answers (tests that prove a guarantee on both databases run
+# themselves again this way).
+POSTGRES_AVAILABLE = env("TEST_DATABASE") != "sqlite" and (bool(env("DATABASE_URL")) or _reachable("127.0.0.1", 5432))
 REDIS_AVAILABLE = bool(env("REDIS_URL")) or _reachable("127.0.0.1", 6379)
 
 if POSTGRES_AVAILABLE:
