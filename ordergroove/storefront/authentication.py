@@ -48,6 +48,12 @@ class StorefrontCustomer:
         return self.sf.store.store_hash
 
 
+def django_meta(request) -> dict:
+    """The WSGI environ of a DRF or Django request. DRF's Request reaches Django's attributes through __getattr__,
+    i.e. after a failed lookup that builds an AttributeError; the storefront hot path reads META several times."""
+    return getattr(request, "_request", request).META
+
+
 def _fail(message: str) -> exceptions.AuthenticationFailed:
     return exceptions.AuthenticationFailed(message)
 
@@ -60,11 +66,12 @@ class CurrentCustomerJwtAuthentication(authentication.BaseAuthentication):
         return f'BigCommerce realm="{self.www_authenticate_realm}"'
 
     def authenticate(self, request):
-        token = request.META.get(TOKEN_HEADER, "").strip()
+        meta = django_meta(request)
+        token = meta.get(TOKEN_HEADER, "").strip()
         if not token:
             raise _fail("Sign in to the store: the signed-payload customer token is missing.")
         client_id = settings.BIGCOMMERCE_CLIENT_ID
-        claimed_client = request.META.get(CLIENT_HEADER, "")
+        claimed_client = meta.get(CLIENT_HEADER, "")
         if not client_id or not hmac.compare_digest(claimed_client.encode(), client_id.encode()):
             raise _fail("The authorization-client header does not name this app.")
         claims = self._verify(token, client_id)

@@ -52,10 +52,11 @@ def client_ip(request) -> str:
     """REMOTE_ADDR, or the address the nearest trusted proxy saw. A client-supplied X-Forwarded-For is
     never trusted beyond the configured number of proxies (it would let anyone dodge the per-IP limit)."""
     proxies = conf.trusted_proxies()
-    remote = request.META.get("REMOTE_ADDR", "")
+    meta = getattr(request, "_request", request).META  # see authentication.django_meta
+    remote = meta.get("REMOTE_ADDR", "")
     if proxies <= 0:
         return remote
-    chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    chain = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
     return chain[-proxies] if len(chain) >= proxies else remote
 
 

@@ -24,7 +24,11 @@ from rest_framework.views import APIView
 
 from ordergroove import signatures
 from ordergroove.storefront import conf
-from ordergroove.storefront.authentication import CurrentCustomerJwtAuthentication, StorefrontCustomer
+from ordergroove.storefront.authentication import (
+    CurrentCustomerJwtAuthentication,
+    StorefrontCustomer,
+    django_meta,
+)
 from ordergroove.storefront.selectors import (
     SUBSCRIBER_ACTIVE,
     SubscriberStatusUnavailable,
@@ -97,7 +101,7 @@ class StorefrontView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Vary"] = "Origin"
         response["Cache-Control"] = "no-store"
-        origin = request.META.get("HTTP_ORIGIN")
+        origin = django_meta(request).get("HTTP_ORIGIN")
         if origin:
             customer = getattr(request, "_user", None)
             # A verified customer's response is readable only by its own store's storefronts; errors and
