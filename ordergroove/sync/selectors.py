@@ -12,6 +12,7 @@ is shared between the worker's threads: callers must treat it as read-only.
 
 from __future__ import annotations
 
+import os
 import time
 
 from django.conf import settings
@@ -37,8 +38,10 @@ def og_settings_get(store_id: int) -> OrdergrooveSettings | None:
     if row is not None and row.is_configured:
         if len(_settings) >= SETTINGS_CACHE_MAX:
             _settings.clear()
-        ttl = float(getattr(settings, "ORDERGROOVE_SETTINGS_CACHE_SECONDS", SETTINGS_CACHE_SECONDS))
-        _settings[store_id] = (now + ttl, row)
+        ttl = getattr(settings, "ORDERGROOVE_SETTINGS_CACHE_SECONDS", None)
+        if ttl is None:
+            ttl = os.environ.get("ORDERGROOVE_SETTINGS_CACHE_SECONDS") or SETTINGS_CACHE_SECONDS
+        _settings[store_id] = (now + float(ttl), row)
     else:
         _settings.pop(store_id, None)
     return row
