@@ -21,7 +21,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bigcommerce_app.client import (
@@ -48,6 +49,10 @@ SCHEDULE_GRACE = timedelta(seconds=getattr(settings, "FEED_SCHEDULE_GRACE_SECOND
 RUN_HEARTBEAT_TIMEOUT = timedelta(seconds=getattr(settings, "FEED_RUN_HEARTBEAT_TIMEOUT_SECONDS", 10 * 60))
 # A queued run no worker picked up for this long is failed so that the store can run again.
 RUN_QUEUE_TIMEOUT = timedelta(seconds=getattr(settings, "FEED_RUN_QUEUE_TIMEOUT_SECONDS", 30 * 60))
+# Incremental updates (issue 6 part 5): a run starts once the catalog has been quiet this long after the last
+# product webhook, and at the latest this long after the first one (a store edited all day still gets runs).
+INCREMENTAL_QUIET = timedelta(seconds=getattr(settings, "FEED_INCREMENTAL_QUIET_SECONDS", 5 * 60))
+INCREMENTAL_MAX_WAIT = timedelta(seconds=getattr(settings, "FEED_INCREMENTAL_MAX_WAIT_SECONDS", 60 * 60))
 MAX_WARNINGS = 50
 ALERT_FAILED = "feed_failed"
 ALERT_STALE = "feed_stale"
@@ -124,6 +129,38 @@ def feed_schedule_tick(*, now: datetime | None = None) -> list[FeedRun]:
             created.append(feed_run_request(fs.store, trigger=FeedRun.Trigger.SCHEDULE, scheduled_for=slot))
         except FeedRunRefused as exc:
             logger.info("Scheduled feed of %s at %s waits: %s", fs.store.store_hash, slot, exc)
+    return created
+
+
+def catalog_change_record(store: Store, *, now: datetime | None = None) -> bool:
+    """A product or SKU webhook: mark the store's feed as pending (one pending mark per store, however many
+    webhooks). False when the store has incremental updates off (the webhook is ignored)."""
+    now = now or timezone.now()
+    return bool(FeedSettings.objects.filter(store=store, incremental_updates_enabled=True).update(
+        catalog_changed_at=now, catalog_changed_first_at=Coalesce("catalog_changed_first_at", Value(now))))
+
+
+def feed_incremental_tick(*, now: datetime | None = None) -> list[FeedRun]:
+    """Beat's every-minute tick for incremental updates: one run per store whose pending catalog changes are due
+    (quiet for INCREMENTAL_QUIET, or first seen INCREMENTAL_MAX_WAIT ago). The run goes through
+    feed_run_request, so it is recorded and waits its turn behind an active run (the mark stays until a run is
+    queued). At most one pending mark and one active run per store."""
+    now = now or timezone.now()
+    due = (Q(catalog_changed_at__lte=now - INCREMENTAL_QUIET)
+           | Q(catalog_changed_first_at__lte=now - INCREMENTAL_MAX_WAIT))
+    rows = (FeedSettings.objects.select_related("store")
+            .filter(due, incremental_updates_enabled=True, store__status=Store.Status.INSTALLED))
+    created = []
+    for fs in rows:
+        try:
+            run = feed_run_request(fs.store, trigger=FeedRun.Trigger.WEBHOOK)
+        except FeedRunRefused as exc:
+            logger.info("Incremental feed of %s waits: %s", fs.store.store_hash, exc)
+            continue
+        # Changes that arrived since this row was read stay pending for a later run.
+        FeedSettings.objects.filter(pk=fs.pk, catalog_changed_at=fs.catalog_changed_at).update(
+            catalog_changed_at=None, catalog_changed_first_at=None)
+        created.append(run)
     return created
 
 

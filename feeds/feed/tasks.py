@@ -25,7 +25,7 @@ def feed_run_enqueue(run_id: int) -> None:
 
 @shared_task(name="feeds.feed_schedule_tick", acks_late=True)
 def feed_schedule_tick() -> int:
-    runs = services.feed_schedule_tick()
+    runs = services.feed_schedule_tick() + services.feed_incremental_tick()
     for run in runs:
         feed_run_enqueue(run.pk)
     return len(runs)

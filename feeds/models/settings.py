@@ -26,6 +26,10 @@ class FeedSettings(models.Model):
     cron_day_of_week = models.CharField(max_length=64, default="*")
     time_zone = models.CharField(max_length=64, default=FEED_TIME_ZONE)
     incremental_updates_enabled = models.BooleanField(default=False)
+    # Product webhooks seen and not yet covered by a run (null: nothing pending). The debounced run starts once
+    # the catalog has been quiet for a while (last change), or a bounded time after the first change.
+    catalog_changed_first_at = models.DateTimeField(null=True, blank=True)
+    catalog_changed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

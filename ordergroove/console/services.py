@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from bigcommerce_app.models import Store
-from bigcommerce_app.services import audit
+from bigcommerce_app.services import audit, webhooks_register
 from feeds.models import FeedSettings
 from ordergroove.console.selectors import settings_rows
 from ordergroove.console.serializers import ENDPOINT_FIELDS, OG_FIELDS, SECRET_FIELDS, SettingsSerializer
@@ -65,6 +65,8 @@ def settings_update(store: Store, data: dict, *, actor: str = "", from_form: boo
         feed_settings.save()
         if changed:
             audit(store, "settings_updated", actor=actor, fields=sorted(changed))
+    if "incremental_updates_enabled" in changed and feed_settings.incremental_updates_enabled:
+        webhooks_register(store)  # subscribe the product and SKU hooks now, not at the next load
     return changed
 
 
