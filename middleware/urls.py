@@ -2,11 +2,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from middleware import health
+from ordergroove.storefront.urls import urlpatterns as storefront_urlpatterns
 
 urlpatterns = [
     # First: the storefront endpoints are the hottest paths (every storefront page); resolving them before
-    # every other app's patterns is measurable. Their paths overlap no other pattern.
-    path("", include("ordergroove.storefront.urls")),
+    # every other app's patterns is measurable, and so is an include() level. Their paths overlap no other pattern.
+    *storefront_urlpatterns,
     # Next: BigCommerce's webhooks (every order, customer and product change of every store), for the same reason.
     path("", include("bigcommerce_app.inbox.urls")),
     path("healthz", health.healthz, name="healthz"),

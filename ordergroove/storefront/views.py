@@ -69,6 +69,7 @@ class StorefrontView(APIView):
     permission_classes: list = []
     throttle_classes: list = []
     renderer_classes = [JSONRenderer]
+    parser_classes: list = []  # GET only: no request body to parse (DRF instantiates each parser per request)
     @property
     def default_response_headers(self) -> dict[str, str]:
         # DRF derives Allow per request by probing every HTTP method name; these views only have GET and OPTIONS.
