@@ -34,13 +34,18 @@ class GroupCommitFailed(Exception):
 
 
 class _Slot:
+    """One waiting item. `wake` is a lock taken at creation: the waiting thread blocks acquiring it again and
+    whoever releases it wakes that thread (a C-level lock; threading.Event costs several Python-level locks and
+    calls per wait)."""
+
     __slots__ = ("item", "outcome", "done", "wake")
 
     def __init__(self, item) -> None:
         self.item = item
         self.outcome = None
         self.done = False
-        self.wake = threading.Event()
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 class GroupCommit(Generic[T, R]):
@@ -66,14 +71,14 @@ class GroupCommit(Generic[T, R]):
             lead = not self._busy
             self._busy = True
         if not lead:
-            slot.wake.wait()
+            slot.wake.acquire()  # released once: with the outcome, or with the lead
         if not slot.done:  # this thread leads: its slot is first in the queue
-            self._lead()
+            self._lead(slot)
         if isinstance(slot.outcome, BaseException):
             raise slot.outcome
         return slot.outcome
 
-    def _lead(self) -> None:
+    def _lead(self, own: _Slot) -> None:
         with self._lock:
             batch = self._queue[:self._max_batch]
             del self._queue[:self._max_batch]
@@ -88,10 +93,11 @@ class GroupCommit(Generic[T, R]):
                 if successor is None:
                     self._busy = False
             if successor is not None:
-                successor.wake.set()
+                successor.wake.release()
             for slot, outcome in zip(batch, outcomes, strict=True):
                 slot.outcome, slot.done = outcome, True
-                slot.wake.set()
+                if slot is not own:
+                    slot.wake.release()
 
     def _run_flush(self, items: list[T]) -> list[R | BaseException]:
         try:
