@@ -5,7 +5,10 @@ Why: BigCommerce judges our endpoint by its answer time (bigcommerce.md §3.4), 
 request doubled it. Ids travel CHUNK to a message (bigcommerce_app.inbound_events_process): building and
 publishing one Celery message costs ~0.6 ms of CPU in the web process, more than the whole intake request, so
 one message per event halved the intake throughput (bench/webhooks.py). The chunk stays small so that a burst
-still spreads over every worker thread; at a low rate each message carries one id, so nothing waits.
+still spreads over every worker thread; at a low rate each message carries one id, so nothing waits. Under load
+the thread publishes at most once per LINGER, so that the ids of several committed batches fill the messages
+(intake group commit, middleware/group_commit.py: a batch holds a few events, and a message per batch cost
+twice the CPU per event of full messages); an event reaches the broker at most LINGER later than it would have.
 Nothing is lost if the process dies with ids still queued here, or if the broker is down:
 the rows stay pending in the database and the sweeper enqueues them (inbound_events_sweep).
 """
@@ -16,6 +19,7 @@ import logging
 import os
 import queue
 import threading
+import time
 
 from django.db import close_old_connections
 from django.utils import timezone
@@ -24,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 BATCH = 200
 CHUNK = 8  # event ids per Celery message
+LINGER = 0.03  # seconds: at most one publishing round per LINGER while ids keep coming
 
 
 class Relay:
@@ -52,14 +57,19 @@ class Relay:
                 self._thread.start()
 
     def _run(self) -> None:
+        last = 0.0
         while True:
             ids = list(self._queue.get())
+            wait = last + LINGER - time.monotonic()
+            if wait > 0:  # the previous round was less than LINGER ago: let more ids gather
+                time.sleep(wait)
             while len(ids) < BATCH:
                 try:
                     ids.extend(self._queue.get_nowait())
                 except queue.Empty:
                     break
             self._publish(ids)
+            last = time.monotonic()
 
     def _publish(self, ids: list[int]) -> None:
         from bigcommerce_app.inbox.tasks import inbound_events_process
