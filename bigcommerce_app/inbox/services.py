@@ -227,6 +227,7 @@ def _events_insert(connection, rows: list[EventRow]) -> dict[tuple[int, str], in
         # CPU per row (bench/webhooks.py). Django's error wrapping is kept.
         import psycopg
 
+        connection.close_if_health_check_failed()  # what Django's cursor() does first (CONN_HEALTH_CHECKS)
         connection.ensure_connection()
         with connection.wrap_database_errors, psycopg.RawCursor(connection.connection) as cursor:
             cursor.execute(_events_insert_sql("postgresql", len(rows)), params, prepare=True)
