@@ -10,4 +10,9 @@ BEAT_SCHEDULE: dict = {
         "task": "bigcommerce_app.inbound_events_sweep",
         "schedule": 30.0,
     },
+    # Handled webhooks after INBOX_RETENTION_DAYS (failed and pending ones stay until replayed or handled).
+    "bigcommerce-inbox-prune": {
+        "task": "bigcommerce_app.inbound_events_prune",
+        "schedule": 24 * 3600,
+    },
 }

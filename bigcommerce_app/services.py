@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -11,7 +12,15 @@ from django.utils import timezone
 
 from bigcommerce_app import registry
 from bigcommerce_app.client import BigCommerceError, client_for_store, exchange_code
-from bigcommerce_app.models import Alert, AuditEvent, Store, StoreUser, WebhookSubscription, new_webhook_token
+from bigcommerce_app.models import (
+    Alert,
+    AuditEvent,
+    InboundEvent,
+    Store,
+    StoreUser,
+    WebhookSubscription,
+    new_webhook_token,
+)
 from bigcommerce_app.signed_payload import SignedPayload
 
 logger = logging.getLogger(__name__)
@@ -279,3 +288,26 @@ def alert_resolve(store: Store, *, dedupe_key: str = "", kind: str = "") -> int:
     if kind:
         qs = qs.filter(kind=kind)
     return qs.update(resolved_at=timezone.now())
+
+
+# --- Retention ------------------------------------------------------------------------------------------------
+
+INBOX_RETENTION_DAYS = 30
+PRUNE_BATCH = 5000
+
+
+def inbound_events_prune(*, now=None) -> int:
+    """Delete stored webhooks that were handled (done or skipped) more than INBOX_RETENTION_DAYS ago; returns how
+    many. Failed, pending and in-flight events are kept whatever their age (they are visible and replayable), and
+    30 days is far past BigCommerce's redelivery window, so the (store, hash) duplicate guard loses nothing.
+    Deletes in batches so that no statement holds locks for long on a big table."""
+    days = int(getattr(settings, "INBOX_RETENTION_DAYS", INBOX_RETENTION_DAYS))
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    handled = InboundEvent.objects.filter(
+        status__in=(InboundEvent.Status.DONE, InboundEvent.Status.SKIPPED), received_at__lt=cutoff)
+    deleted = 0
+    while ids := list(handled.values_list("pk", flat=True)[:PRUNE_BATCH]):
+        deleted += InboundEvent.objects.filter(pk__in=ids).delete()[0]
+    if deleted:
+        logger.info("Retention: deleted %d handled webhooks received before %s", deleted, cutoff.isoformat())
+    return deleted

@@ -18,3 +18,10 @@ def webhooks_reconcile_all() -> int:
         webhooks_register(store)
         count += 1
     return count
+
+
+@shared_task(name="bigcommerce_app.inbound_events_prune")
+def inbound_events_prune() -> int:
+    from bigcommerce_app.services import inbound_events_prune as prune
+
+    return prune()

@@ -5,4 +5,6 @@ BEAT_SCHEDULE: dict = {
     "feeds-schedule-tick": {"task": "feeds.feed_schedule_tick", "schedule": 60.0},
     # The last good upload must be as recent as the schedule says; alert otherwise (issue 6).
     "feeds-staleness-check": {"task": "feeds.feed_staleness_check", "schedule": 15 * 60.0},
+    # Finished CSV exports (their chunks hold a catalog's worth of rows) after PRODUCT_EXPORT_RETENTION_DAYS.
+    "feeds-product-exports-prune": {"task": "feeds.product_exports_prune", "schedule": 24 * 3600.0},
 }

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,6 +41,28 @@ class ProductSettingsError(Exception):
 
 
 # --- Export ------------------------------------------------------------------------------------------------
+
+EXPORT_RETENTION_DAYS = 7
+
+
+def product_exports_prune(*, now=None) -> int:
+    """Delete finished exports (and their CSV chunks) older than PRODUCT_EXPORT_RETENTION_DAYS; returns how many
+    jobs. A finished export's file is a download for the merchant who asked for it, not a record: the CSV can be
+    exported again at any time, and a catalog's worth of chunks per export must not pile up."""
+    days = int(getattr(settings, "PRODUCT_EXPORT_RETENTION_DAYS", EXPORT_RETENTION_DAYS))
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    finished = ProductExportJob.objects.exclude(status__in=ProductExportJob.ACTIVE).filter(created_at__lt=cutoff)
+    deleted = 0
+    for job in finished.only("pk").iterator():
+        with transaction.atomic():
+            # One DELETE for the chunks (nothing depends on them); a cascade from the job would load them first.
+            ProductExportChunk.objects.filter(job_id=job.pk).delete()
+            ProductExportJob.objects.filter(pk=job.pk).delete()
+        deleted += 1
+    if deleted:
+        logger.info("Retention: deleted %d product exports created before %s", deleted, cutoff.isoformat())
+    return deleted
+
 
 def product_export_start(store: Store, *, requested_by: str = "") -> ProductExportJob:
     """Queue an export; while one is running for the store, that one is returned instead of a second."""

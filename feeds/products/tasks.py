@@ -15,3 +15,8 @@ def product_export_run(job_id: int) -> bool:
     if not progress.done:
         product_export_run.apply_async((job_id,), countdown=max(progress.resume_in or 0, 0))
     return progress.done
+
+
+@shared_task(name="feeds.product_exports_prune")
+def product_exports_prune() -> int:
+    return services.product_exports_prune()

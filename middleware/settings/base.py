@@ -219,6 +219,10 @@ LOGGING = {
     },
 }
 
+# --- Retention (daily prune tasks) ----------------------------------------------------------------------
+INBOX_RETENTION_DAYS = int(env("INBOX_RETENTION_DAYS", "30"))  # handled webhooks; failed/pending are kept
+PRODUCT_EXPORT_RETENTION_DAYS = int(env("PRODUCT_EXPORT_RETENTION_DAYS", "7"))  # finished CSV exports
+
 # --- Periodic tasks: each app declares its own in <app>/schedule.py -----------------------------------------
 from bigcommerce_app.schedule import BEAT_SCHEDULE as _BC_SCHEDULE  # noqa: E402
 from feeds.schedule import BEAT_SCHEDULE as _FEEDS_SCHEDULE  # noqa: E402
