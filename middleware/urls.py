@@ -1,6 +1,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from bigcommerce_app.inbox.urls import urlpatterns as inbox_urlpatterns
 from middleware import health
 from ordergroove.storefront.urls import urlpatterns as storefront_urlpatterns
 
@@ -8,8 +9,8 @@ urlpatterns = [
     # First: the storefront endpoints are the hottest paths (every storefront page); resolving them before
     # every other app's patterns is measurable, and so is an include() level. Their paths overlap no other pattern.
     *storefront_urlpatterns,
-    # Next: BigCommerce's webhooks (every order, customer and product change of every store), for the same reason.
-    path("", include("bigcommerce_app.inbox.urls")),
+    # Next: BigCommerce's webhooks (every order, customer and product change of every store), for the same reasons.
+    *inbox_urlpatterns,
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
