@@ -153,7 +153,8 @@ class InboundEvent(models.Model):
         VALID = "valid", "Valid"
         VALID_STALE = "valid_stale", "Valid, timestamp outside 5 minutes"
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="inbound_events")
+    # No index of its own: the (store, hash) unique constraint and (store, -received_at) index lead with it.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="inbound_events", db_index=False)
     scope = models.CharField(max_length=128)
     resource_id = models.CharField(max_length=64, blank=True, default="")
     event_hash = models.CharField(max_length=128)
