@@ -1,0 +1,117 @@
+"""Instructions per request of the signature endpoint and of the bare Django view, counted by valgrind (callgrind).
+
+Run (from the repository root; needs `valgrind`, Redis on 127.0.0.1:6379 as the rate-limit store):
+
+    .venv/bin/python bench/storefront_instructions.py            # 200 requests of each kind
+    .venv/bin/python bench/storefront_instructions.py --requests 500
+
+Wall-clock figures on this shared 2-core machine move by ±15 % between runs; instruction counts do not move with
+the machine's load, so they tell whether a change to the hot path made it cheaper. The script prepares the same
+throwaway SQLite store as bench/storefront.py, then re-runs itself under `valgrind --tool=callgrind` calling the
+WSGI application in process (no gunicorn, no sockets): warm-up, then the bare view, then the signature endpoint,
+each phase ended by a call of `os.getppid()` that makes callgrind dump its counters (`--dump-before=getppid`).
+It prints instructions per request for each and the signature's extra over the bare view. Instructions are not
+time (a request served by gunicorn also pays cache misses in proportion to the code it touches), but the extra
+tracks the req/s ratio of bench/storefront.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CLIENT_ID, CLIENT_SECRET = "bench-client-id-0123456789abcdef", "bench-client-secret-0123456789abcdef"
+
+
+def _environ(kind: str, i: int, tokens: list[str], ts: str, origin: str) -> dict:
+    environ = {"REQUEST_METHOD": "GET", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
+               "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+               "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1", "HTTP_ORIGIN": origin,
+               "HTTP_ACCEPT": "application/json"}
+    if kind == "signature":
+        environ.update(PATH_INFO="/api/v1/merchant/ordergroove/signature", QUERY_STRING=f"ts={ts}",
+                       HTTP_AUTHORIZATION_CLIENT=CLIENT_ID, HTTP_AUTHORIZATION="BigCommerce",
+                       HTTP_SIGNED_PAYLOAD=tokens[i % len(tokens)], CONTENT_TYPE="application/json")
+    else:
+        environ.update(PATH_INFO="/bench/bare", QUERY_STRING="")
+    return environ
+
+
+def _measured(requests: int) -> None:
+    """Runs under callgrind: the phases, separated by os.getppid() (the dump trigger)."""
+    import gc
+
+    import bench.storefront as storefront
+    from middleware.wsgi import application
+
+    tokens = storefront._tokens(CLIENT_ID, CLIENT_SECRET)
+    ts = str(int(time.time()))
+
+    def start_response(status, headers, exc_info=None):
+        assert status.startswith("200"), status
+
+    def run(kind: str, n: int) -> None:
+        for i in range(n):
+            body = application(_environ(kind, i, tokens, ts, storefront.ORIGIN), start_response)
+            b"".join(body)
+            body.close()
+
+    run("bare", 200)
+    run("signature", 200)
+    gc.freeze()  # as middleware/wsgi.py does after loading: the warm-up's objects are long-lived too
+    os.getppid()
+    run("bare", requests)
+    os.getppid()
+    run("signature", requests)
+    os.getppid()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=200, help="requests of each kind counted")
+    parser.add_argument("--measured", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measured:
+        _measured(args.requests)
+        return 0
+    if not shutil.which("valgrind"):
+        print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
+        return 1
+    import bench.storefront as storefront
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-instructions-"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.storefront_settings", "BENCH_DB": str(tmp / "db.sqlite3"),
+           "PYTHONPATH": str(ROOT), "VAR_DIR": str(tmp / "var"), "BENCH_REDIS_URL": "redis://127.0.0.1:6379/0",
+           "BENCH_CACHE_PREFIX": f"bench-instr-{os.getpid()}"}
+    try:
+        storefront._prepare(env)
+        out = tmp / "callgrind.out"
+        subprocess.run(["valgrind", "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={out}",
+                        sys.executable, __file__, "--measured", "--requests", str(args.requests)],
+                       cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        totals = {}
+        for part in (2, 3):  # part 1: start-up and warm-up; 2: bare view; 3: signature endpoint
+            text = Path(f"{out}.{part}").read_text()
+            totals[part] = int(next(line.split()[1] for line in text.splitlines() if line.startswith("totals:")))
+        bare, signature = totals[2] / args.requests, totals[3] / args.requests
+        print(f"instructions per request ({args.requests} each, in process, callgrind):")
+        print(f"  bare Django view    {bare:12,.0f}")
+        print(f"  signature endpoint  {signature:12,.0f}")
+        print(f"  signature extra     {signature - bare:12,.0f}")
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
