@@ -34,6 +34,7 @@ from django.core.signals import setting_changed
 from rest_framework.exceptions import Throttled
 
 from ordergroove.storefront import conf
+from ordergroove.storefront.authentication import django_meta
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def client_ip(request) -> str:
     """REMOTE_ADDR, or the address the nearest trusted proxy saw. A client-supplied X-Forwarded-For is
     never trusted beyond the configured number of proxies (it would let anyone dodge the per-IP limit)."""
     proxies = conf.trusted_proxies()
-    meta = getattr(request, "_request", request).META  # see authentication.django_meta
+    meta = django_meta(request)
     remote = meta.get("REMOTE_ADDR", "")
     if proxies <= 0:
         return remote
