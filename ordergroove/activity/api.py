@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,9 +32,13 @@ class ActivityAPIView(APIView):
     authentication_classes = [ConsoleTokenAuthentication]
     permission_classes = [permissions.IsAuthenticated]
 
-
-def _bad(message: str) -> Response:
-    return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
+    @staticmethod
+    def activity_filter(request: Request, *, for_events: bool) -> selectors.ActivityFilter:
+        """The query's filter; a bad one answers 400 {"detail": ...} (DRF renders the ParseError)."""
+        try:
+            return selectors.ActivityFilter.from_query(request.query_params, for_events=for_events)
+        except selectors.InvalidFilter as exc:
+            raise ParseError(str(exc)) from exc
 
 
 def _missing(what: str) -> Response:
@@ -45,10 +50,7 @@ class SummaryAPI(ActivityAPIView):
                    parameters=[OpenApiParameter("days", int)],
                    responses={200: SummarySerializer, 400: ActivityErrorSerializer})
     def get(self, request: Request) -> Response:
-        try:
-            flt = selectors.ActivityFilter.from_query(request.query_params, for_events=False)
-        except selectors.InvalidFilter as exc:
-            return _bad(str(exc))
+        flt = self.activity_filter(request, for_events=False)
         return Response(SummarySerializer({"days": selectors.daily_counts(request.user.store, flt.days)}).data)
 
 
@@ -57,10 +59,7 @@ class EventsAPI(ActivityAPIView):
                    parameters=[*FILTERS, OpenApiParameter("scope", str, description="Webhook scope.")],
                    responses={200: EventSerializer(many=True), 400: ActivityErrorSerializer})
     def get(self, request: Request) -> Response:
-        try:
-            flt = selectors.ActivityFilter.from_query(request.query_params, for_events=True)
-        except selectors.InvalidFilter as exc:
-            return _bad(str(exc))
+        flt = self.activity_filter(request, for_events=True)
         rows = [presenters.event_row(e) for e in selectors.events_list(request.user.store, flt)]
         return Response(EventSerializer(rows, many=True).data)
 
@@ -70,10 +69,7 @@ class DeliveriesAPI(ActivityAPIView):
                    parameters=[*FILTERS, OpenApiParameter("kind", str, description="Delivery kind.")],
                    responses={200: DeliverySerializer(many=True), 400: ActivityErrorSerializer})
     def get(self, request: Request) -> Response:
-        try:
-            flt = selectors.ActivityFilter.from_query(request.query_params, for_events=False)
-        except selectors.InvalidFilter as exc:
-            return _bad(str(exc))
+        flt = self.activity_filter(request, for_events=False)
         rows = [presenters.delivery_row(d) for d in selectors.deliveries_list(request.user.store, flt)]
         return Response(DeliverySerializer(rows, many=True).data)
 
