@@ -88,6 +88,7 @@ class FakeServer:
         self.routes: list[tuple[str, re.Pattern, Handler]] = []
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
+        self.generation = 0  # bumped by clear_requests (every reset): a request delayed across it has no effect
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -157,6 +158,7 @@ class FakeServer:
         with self.lock:
             self.requests.clear()
             self.faults.clear()
+            self.generation += 1
 
     # Dispatch -----------------------------------------------------------------------------------------
     def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
@@ -188,8 +190,13 @@ class FakeServer:
                     break
             else:
                 return None
+            generation = self.generation
         if fault.delay:
             time.sleep(fault.delay)
+            if self.generation != generation:
+                # The test that injected the delay has ended (its client timed out) and the fake was reset for
+                # the next one: the late request must not change the next test's state (e.g. create a customer).
+                return Response.json({"status": 503, "title": "Fake reset while this request was delayed"}, 503)
         if fault.status == 0:  # delay only, then the normal answer
             return None
         body = fault.body if fault.body is not None else {"status": fault.status, "title": "Injected failure"}

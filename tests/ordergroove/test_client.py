@@ -4,6 +4,7 @@ verify, the outcome table of DECISIONS §3.13, and failures recorded instead of 
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import quote
 
 import pytest
@@ -149,6 +150,19 @@ def test_timeout_is_retry_without_status_and_never_raises(og_settings, fake_og, 
     with pytest.raises(OrdergrooveError) as err:
         response.raise_for_outcome()
     assert err.value.kind == "timeout" and err.value.transient
+
+
+def test_a_request_delayed_past_the_tests_end_changes_nothing_after_the_fake_is_reset(og_settings, fake_og,
+                                                                                       settings):
+    """The timeout test's purchase post is still sleeping in the fake when the next test resets it; when it wakes
+    it must not create its customer in the next test's Ordergroove (that made later tests flaky)."""
+    settings.ORDERGROOVE_TIMEOUT = 0.2
+    fake_og.fail("POST", r"/sc/subscription/create", status=0, delay=0.6)
+    assert OrdergrooveClient(og_settings).purchase_post(_payload(), sig_field="42").outcome is Outcome.RETRY
+    fake_og.reset()  # what the next test's fixture does
+    fake_og.configure(og_settings, merchant_id=OG_MERCHANT_ID, hash_key=OG_HASH_KEY, api_key=OG_API_KEY)
+    time.sleep(0.8)  # the delayed request wakes up
+    assert OrdergrooveClient(og_settings).customer("42").status == 404
 
 
 def test_connection_refused_is_retry(og_settings, fake_og):
