@@ -17,6 +17,10 @@ bench/webhooks_settings.py. Then:
    pools) fetch each order from the fake BigCommerce and deliver its purchase post to the fake Ordergroove.
    Prints purchase posts delivered per second (goal >= 200/s), first webhook to last post received.
 
+Under each figure it prints the CPU milliseconds per request (per purchase post) of each process group (web,
+workers, PostgreSQL, fakes, broker, load generator, bench/cpu.py) and the throughput ceiling their sum sets on
+this machine's cores: everything here is CPU-bound, so that sum, not the waits, decides requests/s.
+
 Figures depend on the machine and on what else runs on it; the ratios measured within one run are what compare.
 """
 
@@ -36,6 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import cpu  # noqa: E402 - the repository root is on the path only from here
+
 STORE_HASH = "benchwh"
 WEBHOOK_TOKEN = "bench-webhook-token-0123456789abcdef"
 ACCESS_TOKEN = "bench-access-token-0123456789"
@@ -158,8 +165,9 @@ def main() -> None:
     with psycopg.connect(f"{base_db}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{db_name}"')
     try:
-        children.append(subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                                          "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL))
+        broker = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                   "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        children.append(broker)
         wait_port(redis_port)
 
         # Each fake in its own process (forked before Django starts here): in this process they shared one GIL
@@ -177,11 +185,15 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         orders = seed(fake_bc, fake_og, args.orders)
 
-        children.append(subprocess.Popen(
+        web = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "middleware.wsgi:application", "--bind",
              f"127.0.0.1:{web_port}", "--workers", str(args.gunicorn_workers), "--worker-class", "gthread",
              "--threads", str(args.gunicorn_threads), "--backlog", "2048", "--log-level", "warning"],
-            cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
+            cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+        children.append(web)
+        groups = {"web": cpu.with_children(web.pid), "postgres": cpu.named("postgres"),
+                  "broker": cpu.only(broker.pid), "fakes": cpu.with_children(fake_bc.process.pid, fake_og.process.pid),
+                  "load generator": cpu.only(os.getpid())}
         wait_port(web_port)
         time.sleep(1.5)
 
@@ -194,11 +206,15 @@ def main() -> None:
         warm = webhook_bodies("warm", 2000)
         load(web_port, "/bench/bare", split(warm, args.connections), 2)
         load(web_port, "/webhooks/bigcommerce", split(warm, args.connections), 2)
+        spent: dict[str, dict[str, float]] = {"bare": {}, "inbox": {}}
+        meter = cpu.CpuMeter(groups)
         for round_no in range(args.rounds):
             bodies = webhook_bodies(f"r{round_no}", per_round)
-            results["bare"].append(load(web_port, "/bench/bare", split(bodies, args.connections), args.seconds))
-            results["inbox"].append(load(web_port, "/webhooks/bigcommerce", split(bodies, args.connections),
-                                         args.seconds))
+            for name, path in (("bare", "/bench/bare"), ("inbox", "/webhooks/bigcommerce")):
+                meter.start()
+                results[name].append(load(web_port, path, split(bodies, args.connections), args.seconds))
+                for group, seconds in meter.stop().items():
+                    spent[name][group] = spent[name].get(group, 0.0) + seconds
         summary = {}
         for name, rounds in results.items():
             if not rounds:
@@ -209,6 +225,7 @@ def main() -> None:
                              "errors": sum(r["errors"] for r in rounds)}
             print(f"  {name:6s} {summary[name]['rps']:8.0f} req/s   p50 {summary[name]['p50_ms']:6.1f} ms   "
                   f"p99 {summary[name]['p99_ms']:6.1f} ms   non-200: {summary[name]['errors']}")
+            print(cpu.report(spent[name], sum(r["requests"] for r in rounds), "request"))
         if summary:
             ratio = summary["inbox"]["rps"] / summary["bare"]["rps"]
             print(f"  inbox/bare throughput ratio: {ratio:.2f} (goal >= 0.7); inbox p99 "
@@ -231,13 +248,17 @@ def main() -> None:
                  "-c", str(args.worker_threads), "--without-heartbeat", "--without-mingle", "--without-gossip",
                  "-l", "error"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         time.sleep(4)
+        workers = [child.pid for child in children[-2:]]
+        meter = cpu.CpuMeter({**groups, "workers": cpu.with_children(*workers)})
         bodies = webhook_bodies("e2e", len(orders), scope="store/order/created", ids=orders)
+        meter.start()
         started = time.monotonic()
         intake = load(web_port, "/webhooks/bigcommerce", split(bodies, args.connections), 120)
         deadline = time.monotonic() + 300
         while fake_og.call(_og_purchase_posts) < len(orders) and time.monotonic() < deadline:
             time.sleep(0.05)
         elapsed = time.monotonic() - started
+        e2e_spent = meter.stop()
         delivered = fake_og.call(_og_purchase_posts)
         from ordergroove.models import Delivery
 
@@ -246,6 +267,7 @@ def main() -> None:
               f"processes x {args.worker_threads} threads")
         print(f"  purchase posts delivered: {delivered} in {elapsed:.1f}s = {delivered / elapsed:.0f}/s "
               f"(goal >= 200/s); failed deliveries: {failed}; BigCommerce calls: {fake_bc.call(_requests)}")
+        print(cpu.report(e2e_spent, delivered, "purchase post"))
     finally:
         for child in reversed(children):
             if isinstance(child, subprocess.Popen):
