@@ -192,7 +192,9 @@ def store_mark_needs_reauth(store: Store) -> None:
 
 def webhooks_register(store: Store) -> list[WebhookSubscription]:
     """Make BigCommerce hold exactly one active hook per needed scope, pointing at our inbox with the store's
-    X-Webhook-Token. Idempotent: existing hooks are reused, deactivated ones re-enabled, stale headers fixed."""
+    X-Webhook-Token. Idempotent: existing hooks are reused, deactivated ones re-enabled, stale headers fixed.
+    Our hooks for scopes no longer needed (the catalog hooks once incremental feed updates are turned off) are
+    deactivated, not deleted: BigCommerce stops sending them, and turning the setting on again re-enables them."""
     destination = webhook_destination()
     wanted_headers = {WEBHOOK_TOKEN_HEADER: store.webhook_token}
     client = client_for_store(store)
@@ -206,8 +208,11 @@ def webhooks_register(store: Store) -> list[WebhookSubscription]:
     by_scope: dict[str, dict] = {}
     for hook in existing:
         by_scope.setdefault(hook["scope"], hook)
+    wanted = registry.scopes_for(store)
+    _webhooks_deactivate(store, client, [h for h in existing if h["scope"] not in wanted and h.get("is_active")],
+                         now)
     rows = []
-    for scope in registry.scopes_for(store):
+    for scope in wanted:
         hook = by_scope.get(scope)
         error = ""
         try:
@@ -226,6 +231,20 @@ def webhooks_register(store: Store) -> list[WebhookSubscription]:
         )
         rows.append(row)
     return rows
+
+
+def _webhooks_deactivate(store: Store, client, hooks: list[dict], now) -> None:
+    """Deactivate hooks of scopes the store no longer needs. Their rows go (the console lists the needed
+    scopes); a hook BigCommerce would not deactivate keeps its row with the error, for the console to show."""
+    for hook in hooks:
+        try:
+            client.hook_update(hook["id"], is_active=False)
+        except BigCommerceError as exc:
+            logger.warning("Deactivating %s for store %s failed: %s", hook["scope"], store.store_hash, exc)
+            WebhookSubscription.objects.filter(store=store, scope=hook["scope"]).update(
+                last_synced_at=now, last_error=f"not needed any more, but deactivating failed: {exc}")
+        else:
+            WebhookSubscription.objects.filter(store=store, scope=hook["scope"]).delete()
 
 
 def storefront_origins_refresh(store: Store) -> list[str]:

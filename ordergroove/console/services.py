@@ -65,8 +65,8 @@ def settings_update(store: Store, data: dict, *, actor: str = "", from_form: boo
         feed_settings.save()
         if changed:
             audit(store, "settings_updated", actor=actor, fields=sorted(changed))
-    if "incremental_updates_enabled" in changed and feed_settings.incremental_updates_enabled:
-        webhooks_register(store)  # subscribe the product and SKU hooks now, not at the next load
+    if "incremental_updates_enabled" in changed:
+        webhooks_register(store)  # (un)subscribe the product and SKU hooks now, not at the next load
     return changed
 
 

@@ -62,6 +62,29 @@ def test_turning_incremental_updates_on_subscribes_the_product_hooks(store, fake
     assert all(h["destination"].endswith("/webhooks/bigcommerce") for h in hooks)
 
 
+def test_turning_incremental_updates_off_deactivates_the_product_hooks(store, fake_bc, console_api):
+    assert console_api.patch("/console/api/settings", {"incremental_updates_enabled": True}).status_code == 200
+    others = _hook_scopes(fake_bc, store) - set(CATALOG_SCOPES)
+    response = console_api.patch("/console/api/settings", {"incremental_updates_enabled": False})
+    assert response.status_code == 200, response.content
+    assert _hook_scopes(fake_bc, store) == others  # BigCommerce stops sending catalog changes; the rest stay
+    assert not store.webhooks.filter(scope__in=CATALOG_SCOPES).exists()  # the console lists needed hooks only
+    # On again: the same hooks are re-enabled, none duplicated.
+    assert console_api.patch("/console/api/settings", {"incremental_updates_enabled": True}).status_code == 200
+    catalog = [h for h in fake_bc.stores[store.store_hash].hooks.values() if h["scope"] in CATALOG_SCOPES]
+    assert sorted(h["scope"] for h in catalog) == sorted(CATALOG_SCOPES)
+    assert all(h["is_active"] for h in catalog)
+
+
+def test_a_hook_bigcommerce_would_not_deactivate_stays_listed_with_the_error(store, fake_bc, console_api):
+    assert console_api.patch("/console/api/settings", {"incremental_updates_enabled": True}).status_code == 200
+    fake_bc.fail("PUT", r"/v3/hooks/\d+$", status=422, count=len(CATALOG_SCOPES))
+    assert console_api.patch("/console/api/settings", {"incremental_updates_enabled": False}).status_code == 200
+    rows = list(store.webhooks.filter(scope__in=CATALOG_SCOPES))
+    assert sorted(r.scope for r in rows) == sorted(CATALOG_SCOPES)
+    assert all("deactivating failed" in r.last_error for r in rows)
+
+
 def test_a_burst_of_product_webhooks_makes_exactly_one_run_after_the_quiet_period(
         client, store, fake_bc, og_identity, incremental, sftp_server):
     product = fake_bc.add_product(store.store_hash, name="Coffee", price=12)
