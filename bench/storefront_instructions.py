@@ -4,6 +4,7 @@ Run (from the repository root; needs `valgrind`, Redis on 127.0.0.1:6379 as the 
 
     .venv/bin/python bench/storefront_instructions.py            # 200 requests of each kind
     .venv/bin/python bench/storefront_instructions.py --requests 500
+    .venv/bin/python bench/storefront_instructions.py --ablation   # + the endpoint with its work taken away
 
 Wall-clock figures on this shared 2-core machine move by ±15 % between runs; instruction counts do not move with
 the machine's load, so they tell whether a change to the hot path made it cheaper. The script prepares the same
@@ -47,7 +48,7 @@ def _environ(kind: str, i: int, tokens: list[str], ts: str, origin: str) -> dict
     return environ
 
 
-def _measured(requests: int) -> None:
+def _measured(requests: int, ablation: bool) -> None:
     """Runs under callgrind: the phases, separated by os.getppid() (the dump trigger)."""
     import gc
 
@@ -74,15 +75,35 @@ def _measured(requests: int) -> None:
     os.getppid()
     run("signature", requests)
     os.getppid()
+    if not ablation:
+        return
+    # The budget (--ablation): the same requests with the endpoint's own work taken away step by step, to show what
+    # the request cycle alone costs. Stubs live only in this measuring process; nothing here is a code path.
+    import ordergroove.storefront.views as views
+    from ordergroove.storefront.authentication import CurrentCustomerJwtAuthentication
+
+    views.rate_limits_hit = lambda limits: None
+    run("signature", requests)
+    os.getppid()
+    claims = CurrentCustomerJwtAuthentication._verify(tokens[0], CLIENT_ID)
+    CurrentCustomerJwtAuthentication._verify = staticmethod(lambda token, client_id: claims)
+    run("signature", requests)
+    os.getppid()
+    views.storefront_signature_issue = lambda og_settings, customer_id, ts: "signature"
+    run("signature", requests)
+    os.getppid()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=200, help="requests of each kind counted")
+    parser.add_argument("--ablation", action="store_true",
+                        help="also count the endpoint without its rate limits, then also without the JWT "
+                             "verification, then also without the signature: what the request cycle costs")
     parser.add_argument("--measured", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measured:
-        _measured(args.requests)
+        _measured(args.requests, args.ablation)
         return 0
     if not shutil.which("valgrind"):
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
@@ -97,17 +118,23 @@ def main() -> int:
         storefront._prepare(env)
         out = tmp / "callgrind.out"
         subprocess.run(["valgrind", "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={out}",
-                        sys.executable, __file__, "--measured", "--requests", str(args.requests)],
+                        sys.executable, __file__, "--measured", "--requests", str(args.requests),
+                        *(["--ablation"] if args.ablation else [])],
                        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        totals = {}
-        for part in (2, 3):  # part 1: start-up and warm-up; 2: bare view; 3: signature endpoint
+        # part 1: start-up and warm-up; then one part per phase
+        phases = ["bare Django view", "signature endpoint"]
+        if args.ablation:
+            phases += ["  without rate limits", "  and without JWT check", "  and without signature"]
+        per_request = {}
+        for part, phase in enumerate(phases, start=2):
             text = Path(f"{out}.{part}").read_text()
-            totals[part] = int(next(line.split()[1] for line in text.splitlines() if line.startswith("totals:")))
-        bare, signature = totals[2] / args.requests, totals[3] / args.requests
+            total = int(next(line.split()[1] for line in text.splitlines() if line.startswith("totals:")))
+            per_request[phase] = total / args.requests
+        bare = per_request["bare Django view"]
         print(f"instructions per request ({args.requests} each, in process, callgrind):")
-        print(f"  bare Django view    {bare:12,.0f}")
-        print(f"  signature endpoint  {signature:12,.0f}")
-        print(f"  signature extra     {signature - bare:12,.0f}")
+        for phase, count in per_request.items():
+            extra = "" if phase == "bare Django view" else f"   extra over bare {count - bare:12,.0f}"
+            print(f"  {phase:24s} {count:12,.0f}{extra}")
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
