@@ -61,9 +61,12 @@ class ProductSubscriptionSetting(models.Model):
 class ProductSettingsImport(models.Model):
     """One uploaded CSV. An applied import keeps, for every product it touched, the settings before
     (`previous`, None = the product had none) and after (`applied`): enough to show what changed and to
-    roll it back. A rejected import keeps its errors and changed nothing."""
+    roll it back. A rejected import keeps its errors and changed nothing. A file with more subscription products
+    than the upload request can check against the live catalog is CHECKING (its bytes in `upload`) until a worker
+    has checked and applied or rejected it."""
 
     class Status(models.TextChoices):
+        CHECKING = "checking", "Checking"
         APPLIED = "applied", "Applied"
         REJECTED = "rejected", "Rejected"
         ROLLED_BACK = "rolled_back", "Rolled back"
@@ -80,7 +83,11 @@ class ProductSettingsImport(models.Model):
     previous = models.JSONField(default=dict, blank=True)
     applied = models.JSONField(default=dict, blank=True)
     summary = models.JSONField(default=dict, blank=True)  # {"added", "changed", "unchanged"}
+    upload = models.BinaryField(null=True, blank=True, editable=False)  # the file, while CHECKING only
     created_at = models.DateTimeField(default=timezone.now)
+    # When it was applied or rejected: "the most recent applied import" (rollback) is by this, because a large
+    # file checked by a worker is applied after imports uploaded later than it.
+    decided_at = models.DateTimeField(null=True, blank=True)
     rolled_back_at = models.DateTimeField(null=True, blank=True)
     rolled_back_by = models.CharField(max_length=255, blank=True, default="")
 

@@ -74,6 +74,7 @@ class ImportErrorSerializer(serializers.Serializer):
 class ImportSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(ProductSettingsImport.Status.choices)
+    stalled = serializers.BooleanField(help_text="checking, but its check was lost: nothing was applied")
     file_name = serializers.CharField()
     uploaded_by = serializers.CharField()
     row_count = serializers.IntegerField()
@@ -145,11 +146,13 @@ class ImportsAPI(ConsoleAPIView):
         operation_id="console_products_import", tags=["console products"],
         request={"multipart/form-data": inline_serializer("ProductImportUpload", {"file": serializers.FileField()}),
                  "text/csv": OpenApiTypes.STR},
-        responses={201: ImportSerializer, 400: ImportSerializer},
+        responses={201: ImportSerializer, 202: ImportSerializer, 400: ImportSerializer},
         description="Import the product CSV (seed 002 columns; Frequency in the seed's quasi-JSON or plain JSON). "
                     "Every row is validated; if any row is invalid nothing is applied and 400 lists every error "
                     "with row, column and reason. An applied import keeps the previous settings for compare and "
-                    "rollback.")
+                    "rollback. A file with more subscription products than one request can check against the "
+                    "live catalog answers 202 with status `checking`: read the import until it is `applied` or "
+                    "`rejected` (`stalled` true: its check was lost, nothing was applied, upload it again).")
     def post(self, request: Request) -> Response:
         upload = request.data.get("file") if hasattr(request.data, "get") else None
         if upload is not None:
@@ -165,8 +168,9 @@ class ImportsAPI(ConsoleAPIView):
                             status=status.HTTP_400_BAD_REQUEST)
         record = services.product_settings_import(request.user.store, data=data, file_name=name,
                                                   uploaded_by=_actor(request))
-        code = status.HTTP_201_CREATED if record.status == ProductSettingsImport.Status.APPLIED else \
-            status.HTTP_400_BAD_REQUEST
+        code = {ProductSettingsImport.Status.APPLIED: status.HTTP_201_CREATED,
+                ProductSettingsImport.Status.CHECKING: status.HTTP_202_ACCEPTED}.get(record.status,
+                                                                                   status.HTTP_400_BAD_REQUEST)
         return Response(selectors.import_as_dict(record, with_changes=True), status=code)
 
 

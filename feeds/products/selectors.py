@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+
+from django.utils import timezone
 
 from bigcommerce_app.models import Store
 from feeds.models import ProductExportChunk, ProductExportJob, ProductSettingsImport, ProductSubscriptionSetting
@@ -38,16 +41,21 @@ def export_csv_stream(job: ProductExportJob) -> Iterator[str]:
 
 
 def imports_recent(store: Store, limit: int = 10) -> list[ProductSettingsImport]:
-    return list(ProductSettingsImport.objects.filter(store=store).defer("previous", "applied")[:limit])
+    return list(ProductSettingsImport.objects.filter(store=store).defer("previous", "applied",
+                                                                               "upload")[:limit])
 
 
 def import_get(store: Store, import_id: int) -> ProductSettingsImport | None:
-    return ProductSettingsImport.objects.filter(store=store, pk=import_id).first()
+    return ProductSettingsImport.objects.filter(store=store, pk=import_id).defer("upload").first()
+
+
+# Newest decision first: a large import checked by a worker is applied after imports uploaded later than it.
+APPLIED_ORDER = ("-decided_at", "-pk")
 
 
 def latest_applied_import_id(store: Store) -> int | None:
     return (ProductSettingsImport.objects.filter(store=store, status=ProductSettingsImport.Status.APPLIED)
-            .order_by("-created_at", "-pk").values_list("pk", flat=True).first())
+            .order_by(*APPLIED_ORDER).values_list("pk", flat=True).first())
 
 
 def import_changes(record: ProductSettingsImport, *, limit: int | None = 200) -> list[dict]:
@@ -64,8 +72,19 @@ def import_changes(record: ProductSettingsImport, *, limit: int | None = 200) ->
     return changes
 
 
+# services.IMPORT_START_DEADLINE (10 min) + the check task's hard limit (31 min), with a margin.
+IMPORT_STALE_AFTER = timedelta(minutes=45)
+
+
+def import_is_stalled(record: ProductSettingsImport, *, now=None) -> bool:
+    """A CHECKING import no worker can decide any more: nothing was applied, the file has to be uploaded again."""
+    return (record.status == ProductSettingsImport.Status.CHECKING
+            and (now or timezone.now()) - record.created_at > IMPORT_STALE_AFTER)
+
+
 def import_as_dict(record: ProductSettingsImport, *, with_changes: bool = False) -> dict:
-    data = {"id": record.pk, "status": record.status, "file_name": record.file_name,
+    data = {"id": record.pk, "status": record.status, "stalled": import_is_stalled(record),
+            "file_name": record.file_name,
             "uploaded_by": record.uploaded_by, "row_count": record.row_count, "errors": record.errors,
             "error_total": record.summary.get("errors", len(record.errors)), "warnings": record.warnings,
             "summary": record.summary, "created_at": record.created_at, "rolled_back_at": record.rolled_back_at}

@@ -23,6 +23,7 @@ from bigcommerce_app.services import audit
 from feeds.models import ProductExportChunk, ProductExportJob, ProductSettingsImport, ProductSubscriptionSetting
 from feeds.products import csvfile
 from feeds.products.frequency import FrequencyError, frequency_parse, frequency_problems
+from feeds.products.selectors import APPLIED_ORDER
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,12 @@ EXPORT_RUN_BUDGET_SECONDS = 60.0
 EXPORT_MAX_CONSECUTIVE_FAILURES = 5
 # Products whose modifiers one import lookup asks for (`id:in`); BigCommerce pages them 10 at a time.
 IMPORT_LOOKUP_BATCH = 50
+# Subscription products an upload request checks itself (≈ this / 10 BigCommerce calls); more: a worker does.
+IMPORT_INLINE_MAX_PRODUCTS = 200
+# A check that has not started this long after the upload is refused (the broker was down, the queue stuck), and
+# one that started runs at most 31 minutes (its task's hard limit): a CHECKING import undecided after
+# selectors.IMPORT_STALE_AFTER has lost its task for good, and the console says so.
+IMPORT_START_DEADLINE = timedelta(minutes=10)
 MAX_STORED_ERRORS = 2000
 
 
@@ -324,10 +331,73 @@ def _check_against_catalog(store: Store, rows: list[_Row], errors: list[dict], c
 def product_settings_import(store: Store, *, data: bytes, file_name: str = "", uploaded_by: str = "",
                             client: BigCommerceClient | None = None) -> ProductSettingsImport:
     """Validate every row; apply all of them or none. The result (applied or rejected, with every error by
-    row, column and reason) is recorded and returned."""
+    row, column and reason) is recorded and returned.
+
+    The live check asks BigCommerce for the modifiers of every subscription product, 10 products a call (the
+    limit with `include=modifiers`); past PRODUCT_IMPORT_INLINE_MAX_PRODUCTS of them that outlasts a web request
+    (and the store's rate limit), so the file is kept and checked by a worker: the import is returned CHECKING
+    and becomes applied or rejected there (product_settings_import_check)."""
     errors: list[dict] = []
     warnings: list[str] = []
     rows, checkable = _read_file(data, errors, warnings)
+    lookups = sum(1 for row in checkable if row.autoship)
+    if lookups > int(getattr(settings, "PRODUCT_IMPORT_INLINE_MAX_PRODUCTS", IMPORT_INLINE_MAX_PRODUCTS)):
+        return _import_queue(store, data=data, file_name=file_name, uploaded_by=uploaded_by, row_count=len(rows),
+                             warnings=warnings)
+    return _import_decide(store, rows, checkable, errors, warnings, client=client, record=None,
+                          file_name=file_name, uploaded_by=uploaded_by)
+
+
+def _import_queue(store: Store, *, data: bytes, file_name: str, uploaded_by: str, row_count: int,
+                  warnings: list[str]) -> ProductSettingsImport:
+    from feeds.products.tasks import product_settings_import_check as check_task
+
+    with transaction.atomic():
+        record = ProductSettingsImport.objects.create(
+            store=store, status=ProductSettingsImport.Status.CHECKING, file_name=file_name[:255],
+            uploaded_by=uploaded_by, row_count=row_count, warnings=warnings, upload=data)
+        audit(store, "product_settings_import_queued", actor=uploaded_by, import_id=record.pk, rows=row_count)
+        # A broker that refuses the message leaves the import CHECKING; the console shows it stalled after
+        # selectors.IMPORT_STALE_AFTER and the merchant uploads again (nothing was applied).
+        transaction.on_commit(lambda: _enqueue_check(check_task, record.pk))
+    return record
+
+
+def _enqueue_check(task, import_id: int) -> None:
+    try:
+        task.apply_async((import_id,), retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: shown as stalled, nothing half-applied
+        logger.warning("Could not enqueue the check of product import %s (%s)", import_id, exc.__class__.__name__)
+
+
+def product_settings_import_check(import_id: int, *, client: BigCommerceClient | None = None
+                                  ) -> ProductSettingsImport | None:
+    """The worker's half of a large import: the same checks as in the request, then applied or rejected. A
+    second delivery of the task finds it decided and does nothing; one that comes after IMPORT_START_DEADLINE
+    rejects it instead of applying a file the merchant may have given up on (so that every check ends before the
+    console calls the import stalled)."""
+    record = ProductSettingsImport.objects.select_related("store").filter(
+        pk=import_id, status=ProductSettingsImport.Status.CHECKING).first()
+    if record is None:
+        return None
+    store = record.store
+    if timezone.now() - record.created_at > IMPORT_START_DEADLINE or not store.is_installed:
+        reason = ("The check did not start in time; nothing was applied — upload the file again."
+                  if store.is_installed else "The app is not installed on this store any more.")
+        with transaction.atomic():
+            return _import_record(store, record, status=ProductSettingsImport.Status.REJECTED,
+                                  errors=[{"row": 1, "column": "", "reason": reason}], summary={"errors": 1})
+    errors: list[dict] = []
+    warnings: list[str] = []
+    rows, checkable = _read_file(bytes(record.upload or b""), errors, warnings)
+    return _import_decide(store, rows, checkable, errors, warnings, client=client, record=record)
+
+
+def _import_decide(store: Store, rows: list[_Row], checkable: list[_Row], errors: list[dict], warnings: list[str],
+                   *, client: BigCommerceClient | None, record: ProductSettingsImport | None,
+                   file_name: str = "", uploaded_by: str = "") -> ProductSettingsImport | None:
+    """Check against the live catalog, then record the import applied or rejected: a new row (`record` None,
+    in the upload request) or the CHECKING row a worker decides (None when another delivery decided it first)."""
     catalog: dict[int, dict] = {}
     if checkable:
         try:
@@ -339,20 +409,22 @@ def product_settings_import(store: Store, *, data: bytes, file_name: str = "", u
     if errors:
         errors.sort(key=lambda e: (e["row"], csvfile.COLUMNS.index(e["column"]) if e["column"] in csvfile.COLUMNS
                                    else -1))
-        record = ProductSettingsImport.objects.create(
-            store=store, status=ProductSettingsImport.Status.REJECTED, file_name=file_name[:255],
-            uploaded_by=uploaded_by, row_count=row_count, errors=errors[:MAX_STORED_ERRORS], warnings=warnings,
-            summary={"errors": len(errors)})
-        return record
+        with transaction.atomic():
+            return _import_record(store, record, status=ProductSettingsImport.Status.REJECTED,
+                                  file_name=file_name[:255], uploaded_by=uploaded_by, row_count=row_count,
+                                  errors=errors[:MAX_STORED_ERRORS], warnings=warnings,
+                                  summary={"errors": len(errors)})
     with transaction.atomic():
         Store.objects.select_for_update().filter(pk=store.pk).first()  # imports and rollbacks take turns
         ids = [row.product_id for row in rows]
         current = {s.bc_product_id: s for s in ProductSubscriptionSetting.objects.filter(
             store=store, bc_product_id__in=ids)}
         previous = {str(pid): (current[pid].snapshot() if pid in current else None) for pid in ids}
-        record = ProductSettingsImport.objects.create(
-            store=store, status=ProductSettingsImport.Status.APPLIED, file_name=file_name[:255],
-            uploaded_by=uploaded_by, row_count=len(rows), warnings=warnings, previous=previous)
+        record = _import_record(store, record, status=ProductSettingsImport.Status.APPLIED,
+                                file_name=file_name[:255], uploaded_by=uploaded_by, row_count=len(rows),
+                                warnings=warnings, previous=previous)
+        if record is None:
+            return None
         applied: dict[str, dict] = {}
         new_rows = []
         for row in rows:
@@ -376,8 +448,27 @@ def product_settings_import(store: Store, *, data: bytes, file_name: str = "", u
         record.applied = applied
         record.summary = _summary(previous, applied)
         record.save(update_fields=["applied", "summary"])
-        audit(store, "product_settings_imported", actor=uploaded_by, import_id=record.pk, **record.summary)
+        audit(store, "product_settings_imported", actor=record.uploaded_by, import_id=record.pk, **record.summary)
     return record
+
+
+def _import_record(store: Store, record: ProductSettingsImport | None, *, status: str, **fields
+                   ) -> ProductSettingsImport | None:
+    """Create the import row, or turn the CHECKING row into its decision (inside the caller's transaction,
+    locked: of two deliveries of the check only the first decides; the other gets None). The file, whose
+    rows are now in `applied` or whose faults are in `errors`, is dropped."""
+    if record is None:
+        return ProductSettingsImport.objects.create(store=store, status=status, decided_at=timezone.now(), **fields)
+    locked = ProductSettingsImport.objects.select_for_update().filter(
+        pk=record.pk, status=ProductSettingsImport.Status.CHECKING).defer("upload").first()
+    if locked is None:
+        return None
+    locked.status, locked.upload, locked.decided_at = status, None, timezone.now()
+    for name in ("row_count", "errors", "warnings", "summary", "previous"):
+        if name in fields:
+            setattr(locked, name, fields[name])
+    locked.save()
+    return locked
 
 
 _UPSERT_FIELDS = ["sku", "name", "modifier_id", "modifier_name", "autoship_eligible", "frequencies",
@@ -411,7 +502,7 @@ def product_settings_rollback(store: Store, import_id: int, *, actor: str = "") 
             raise ProductSettingsError(f"Import #{record.pk} was {record.get_status_display().lower()}: there is "
                                        "nothing to roll back.")
         latest = ProductSettingsImport.objects.filter(
-            store=store, status=ProductSettingsImport.Status.APPLIED).order_by("-created_at", "-pk").first()
+            store=store, status=ProductSettingsImport.Status.APPLIED).order_by(*APPLIED_ORDER).first()
         if latest.pk != record.pk:
             raise ProductSettingsError(f"Only the most recent applied import can be rolled back; import #{latest.pk} "
                                        f"was applied after #{record.pk}. Roll that one back first.")
@@ -419,7 +510,7 @@ def product_settings_rollback(store: Store, import_id: int, *, actor: str = "") 
         ProductSubscriptionSetting.objects.filter(store=store, bc_product_id__in=gone).delete()
         earlier = ProductSettingsImport.objects.filter(
             store=store, status=ProductSettingsImport.Status.APPLIED).exclude(pk=record.pk).order_by(
-            "-created_at", "-pk").first()
+            *APPLIED_ORDER).first()
         restored = [ProductSubscriptionSetting(store=store, source_import=earlier, **snap)
                     for snap in record.previous.values() if snap is not None]
         _settings_upsert(restored)

@@ -17,6 +17,14 @@ def product_export_run(job_id: int) -> bool:
     return progress.done
 
 
+@shared_task(name="feeds.product_settings_import_check", acks_late=True, soft_time_limit=1800, time_limit=1860)
+def product_settings_import_check(import_id: int) -> str:
+    """A large import's live catalog check and its decision. Its own time limit: at BigCommerce's 10 products
+    a call and a store's rate limit, thousands of subscription products take minutes, not the default limit."""
+    record = services.product_settings_import_check(import_id)
+    return record.status if record is not None else "already decided"
+
+
 @shared_task(name="feeds.product_exports_prune")
 def product_exports_prune() -> int:
     return services.product_exports_prune()

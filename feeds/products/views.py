@@ -32,6 +32,7 @@ def products_page(request: HttpRequest) -> HttpResponse:
         "latest_export": exports[0] if exports else None,
         "imports": selectors.imports_recent(store), "shown": shown,
         "shown_changes": selectors.import_changes(shown, limit=100) if shown else [],
+        "shown_stalled": bool(shown) and selectors.import_is_stalled(shown),
         "latest_applied_id": selectors.latest_applied_import_id(store),
         "message": request.GET.get("message", ""), "problem": request.GET.get("problem", ""),
     }
