@@ -223,6 +223,9 @@ LOGGING = {
 INBOX_RETENTION_DAYS = int(env("INBOX_RETENTION_DAYS", "30"))  # handled webhooks; failed/pending are kept
 PRODUCT_EXPORT_RETENTION_DAYS = int(env("PRODUCT_EXPORT_RETENTION_DAYS", "7"))  # finished CSV exports
 
+# Product CSV imports with more subscription products than this are checked against the catalog by a worker.
+PRODUCT_IMPORT_INLINE_MAX_PRODUCTS = int(env("PRODUCT_IMPORT_INLINE_MAX_PRODUCTS", "200"))
+
 # --- Periodic tasks: each app declares its own in <app>/schedule.py -----------------------------------------
 from bigcommerce_app.schedule import BEAT_SCHEDULE as _BC_SCHEDULE  # noqa: E402
 from feeds.schedule import BEAT_SCHEDULE as _FEEDS_SCHEDULE  # noqa: E402
