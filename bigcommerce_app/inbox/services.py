@@ -221,10 +221,12 @@ def _events_insert(connection, rows: list[EventRow]) -> dict[tuple[int, str], in
         params += [store_id, scope, resource_id, event_hash, payload_text, webhook_id, signature, adapt(event_time),
                    received_at]
     if connection.vendor == "postgresql":
-        # psycopg's raw cursor with PostgreSQL's own $n placeholders, prepared once per connection and batch
-        # size: Django's cursor binds client-side (every value quoted into the SQL text in Python) and psycopg
-        # re-parses a long multi-row statement on every call; together they cost five times the statement's
-        # CPU per row (bench/webhooks.py). Django's error wrapping is kept.
+        # psycopg's raw cursor with PostgreSQL's own $n placeholders: Django's cursor binds client-side (every
+        # value quoted into the SQL text in Python), and psycopg re-parses a long multi-row statement written
+        # with %s on every call; together they cost five times the statement's CPU per row (bench/webhooks.py).
+        # Django's error wrapping is kept. `prepare=True` takes effect only where the database OPTIONS set
+        # psycopg's prepare_threshold: Django leaves it None so that PgBouncer (transaction mode) works, and
+        # preparing measured no gain here (the server's parse/plan is a small part of the insert).
         import psycopg
 
         connection.close_if_health_check_failed()  # what Django's cursor() does first (CONN_HEALTH_CHECKS)
