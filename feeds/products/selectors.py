@@ -41,8 +41,7 @@ def export_csv_stream(job: ProductExportJob) -> Iterator[str]:
 
 
 def imports_recent(store: Store, limit: int = 10) -> list[ProductSettingsImport]:
-    return list(ProductSettingsImport.objects.filter(store=store).defer("previous", "applied",
-                                                                               "upload")[:limit])
+    return list(ProductSettingsImport.objects.filter(store=store).defer("previous", "applied", "upload")[:limit])
 
 
 def import_get(store: Store, import_id: int) -> ProductSettingsImport | None:
