@@ -27,10 +27,12 @@ def products_page(request: HttpRequest) -> HttpResponse:
     if request.GET.get("import", "").isdigit():
         shown = selectors.import_get(store, int(request.GET["import"]))
     exports = selectors.exports_recent(store)
+    imports = selectors.imports_recent(store)
     context = {
         "console": request.console, "tab": "products", "exports": exports,
         "latest_export": exports[0] if exports else None,
-        "imports": selectors.imports_recent(store), "shown": shown,
+        "imports": imports, "shown": shown,
+        "stalled_ids": {r.pk for r in imports if selectors.import_is_stalled(r)},
         "shown_changes": selectors.import_changes(shown, limit=100) if shown else [],
         "shown_stalled": bool(shown) and selectors.import_is_stalled(shown),
         "latest_applied_id": selectors.latest_applied_import_id(store),

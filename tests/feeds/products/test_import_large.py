@@ -96,4 +96,5 @@ def test_the_console_shows_a_checking_import_and_a_lost_one(client, console_api,
     ProductSettingsImport.objects.filter(pk=queued["id"]).update(created_at=timezone.now() - timedelta(minutes=46))
     page = client.get("/console/products/", {"t": console_api.token, "import": queued["id"]}).content.decode()
     assert f"Import #{queued['id']} stopped — nothing was applied" in page
+    assert ">Stalled</span>" in page  # and so does the history
     assert console_api.get(f"/console/api/products/imports/{queued['id']}").json()["stalled"] is True
