@@ -13,5 +13,6 @@ class MiddlewareConfig(AppConfig):
         install_record_factory()
         register_secret(settings.BIGCOMMERCE_CLIENT_SECRET)
         register_secret(settings.SECRET_KEY)
+        register_secret(getattr(settings, "METRICS_TOKEN", ""))
         for key in settings.FIELD_ENCRYPTION_KEYS:
             register_secret(key)

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from bigcommerce_app.inbox.urls import urlpatterns as inbox_urlpatterns
-from middleware import health
+from middleware import health, metrics
 from ordergroove.storefront.urls import urlpatterns as storefront_urlpatterns
 
 urlpatterns = [
@@ -13,6 +13,7 @@ urlpatterns = [
     *inbox_urlpatterns,
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
     path("", include("bigcommerce_app.urls")),
     path("", include("ordergroove.urls")),

@@ -191,6 +191,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- Alerts ------------------------------------------------------------------------------------------------
 ALERT_EMAILS = env_list("ALERT_EMAILS")
+# GET /metrics (Prometheus text format) answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset: off.
+METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "middleware@localhost")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
