@@ -1,7 +1,8 @@
 """`GET /metrics`: what an operator alerts on, in Prometheus' text format (prometheus_client).
 
 Every figure is read from the database (and the worker heartbeat from the cache) at scrape time, so it is the
-same whichever web process answers: backlogs (webhooks and Ordergroove calls waiting, and the age of the oldest),
+same whichever web process answers: backlogs (webhooks and Ordergroove calls waiting, and how long the
+longest-waiting one has been due),
 failures waiting for a replay, feed runs, open alerts and stores by status. Only non-final states are counted,
 through the (status, next_attempt_at) indexes, so a scrape stays cheap however many handled rows are kept.
 
@@ -17,6 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, Min
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -35,6 +37,15 @@ def _age(oldest, now) -> float:
     return (now - oldest).total_seconds() if oldest is not None else 0.0
 
 
+def _oldest_due(model, pending: str, created: str, now):
+    """When the longest-waiting pending row became due: its next_attempt_at, or its creation when it has none.
+    Rows scheduled for later (a retry's backoff, a status poll, an Incomplete order's recheck) are not due yet:
+    counting them would make a healthy service look hours behind."""
+    due = Coalesce("next_attempt_at", created)
+    return (model.objects.filter(status=pending).annotate(due=due).filter(due__lte=now)
+            .aggregate(t=Min("due"))["t"])
+
+
 class MiddlewareCollector(Collector):
     def collect(self):
         now = timezone.now()
@@ -46,9 +57,10 @@ class MiddlewareCollector(Collector):
         for status in (InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING, InboundEvent.Status.FAILED):
             events.add_metric([status.value], waiting.get(status.value, 0))
         yield events
-        oldest = InboundEvent.objects.filter(status=InboundEvent.Status.PENDING).aggregate(t=Min("received_at"))["t"]
-        yield GaugeMetricFamily("middleware_inbox_oldest_pending_age_seconds",
-                                "Age of the oldest webhook waiting to be processed (0: none)", value=_age(oldest, now))
+        yield GaugeMetricFamily("middleware_inbox_oldest_due_age_seconds",
+                                "How long the longest-waiting webhook has been due for processing (0: none)",
+                                value=_age(_oldest_due(InboundEvent, InboundEvent.Status.PENDING, "received_at", now),
+                                           now))
 
         deliveries = GaugeMetricFamily("middleware_deliveries", "Ordergroove calls not delivered, by kind and status",
                                        labels=["kind", "status"])
@@ -59,10 +71,9 @@ class MiddlewareCollector(Collector):
             for status in open_statuses:
                 deliveries.add_metric([kind.value, status.value], counts.get((kind.value, status.value), 0))
         yield deliveries
-        oldest = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(t=Min("created_at"))["t"]
-        yield GaugeMetricFamily("middleware_delivery_oldest_pending_age_seconds",
-                                "Age of the oldest Ordergroove call waiting to be delivered (0: none)",
-                                value=_age(oldest, now))
+        yield GaugeMetricFamily("middleware_delivery_oldest_due_age_seconds",
+                                "How long the longest-waiting Ordergroove call has been due (0: none)",
+                                value=_age(_oldest_due(Delivery, Delivery.Status.PENDING, "created_at", now), now))
 
         runs = GaugeMetricFamily("middleware_feed_runs", "Product feed runs queued or running, and failed in the "
                                  "last 24 hours", labels=["status"])

@@ -35,29 +35,37 @@ def _scrape(client) -> dict[tuple[str, tuple], float]:
     return samples
 
 
-def _event(store, status: str, *, age: timedelta = timedelta(0)) -> InboundEvent:
+def _event(store, status: str, *, age: timedelta = timedelta(0), next_attempt_at=None) -> InboundEvent:
     return InboundEvent.objects.create(store=store, scope="store/order/created", resource_id="1",
                                        event_hash=f"h-{InboundEvent.objects.count()}", payload={}, status=status,
-                                       received_at=timezone.now() - age)
+                                       received_at=timezone.now() - age, next_attempt_at=next_attempt_at)
 
 
 def test_backlogs_failures_and_alerts_are_counted(client, store, metrics_on):
     _event(store, "pending", age=timedelta(minutes=7))
     _event(store, "pending")
+    # Deferred for an hour (an Incomplete order's recheck): waiting, but not due, so not "behind".
+    _event(store, "pending", age=timedelta(hours=2), next_attempt_at=timezone.now() + timedelta(hours=1))
     _event(store, "failed")
     _event(store, "done")
     for kind, status, key in (("purchase_post", "failed", "1"), ("purchase_post", "pending", "2"),
                               ("contact_details", "succeeded", "3")):
-        Delivery.objects.create(store=store, kind=kind, key=key, status=status)
+        Delivery.objects.create(store=store, kind=kind, key=key, status=status,
+                                created_at=timezone.now() - timedelta(seconds=30))
+    # A status poll scheduled for later is pending by design.
+    Delivery.objects.create(store=store, kind="purchase_post_status", key="2", status="pending",
+                            created_at=timezone.now() - timedelta(hours=5),
+                            next_attempt_at=timezone.now() + timedelta(hours=1))
     FeedRun.objects.create(store=store, status=FeedRun.Status.FAILED)
     FeedRun.objects.create(store=store, status=FeedRun.Status.RUNNING)
     alert_raise(store, "purchase_post_rejected", "Ordergroove answered 400")
 
     samples = _scrape(client)
-    assert samples[("middleware_inbox_events", (("status", "pending"),))] == 2
+    assert samples[("middleware_inbox_events", (("status", "pending"),))] == 3
     assert samples[("middleware_inbox_events", (("status", "failed"),))] == 1
     assert samples[("middleware_inbox_events", (("status", "processing"),))] == 0
-    assert 7 * 60 <= samples[("middleware_inbox_oldest_pending_age_seconds", ())] < 8 * 60
+    assert 7 * 60 <= samples[("middleware_inbox_oldest_due_age_seconds", ())] < 8 * 60
+    assert 30 <= samples[("middleware_delivery_oldest_due_age_seconds", ())] < 90
     assert samples[("middleware_deliveries", (("kind", "purchase_post"), ("status", "failed")))] == 1
     assert samples[("middleware_deliveries", (("kind", "purchase_post"), ("status", "pending")))] == 1
     assert samples[("middleware_deliveries", (("kind", "contact_details"), ("status", "pending")))] == 0
@@ -72,8 +80,8 @@ def test_a_quiet_service_reports_zero_backlog(client, store, metrics_on):
     _event(store, "done")
     Alert.objects.update(resolved_at=timezone.now())
     samples = _scrape(client)
-    assert samples[("middleware_inbox_oldest_pending_age_seconds", ())] == 0
-    assert samples[("middleware_delivery_oldest_pending_age_seconds", ())] == 0
+    assert samples[("middleware_inbox_oldest_due_age_seconds", ())] == 0
+    assert samples[("middleware_delivery_oldest_due_age_seconds", ())] == 0
     assert sum(v for (name, _), v in samples.items() if name == "middleware_inbox_events") == 0
 
 
