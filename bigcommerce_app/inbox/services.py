@@ -436,6 +436,23 @@ def inbound_events_sweep(*, stale_after: timedelta | None = None, limit: int = 5
     return len(ids)
 
 
+def bulk_replay_limit() -> int:
+    """Failed rows one "replay all" replays (one console request stays short); the answer says how many remain."""
+    return int(getattr(settings, "CONSOLE_BULK_REPLAY_LIMIT", 500))
+
+
+def inbound_events_replay_failed(store: Store) -> tuple[int, int]:
+    """Process the store's failed events again, oldest first, each as inbound_event_replay does. Returns
+    (replayed, still failed): at most bulk_replay_limit() per call."""
+    failed = InboundEvent.objects.filter(store=store, status=InboundEvent.Status.FAILED)
+    limit = bulk_replay_limit()
+    replayed = 0
+    for event in failed.order_by("received_at", "pk")[:limit]:
+        inbound_event_replay(event)
+        replayed += 1
+    return replayed, failed.count()
+
+
 def inbound_event_replay(event: InboundEvent) -> InboundEvent:
     """Process a finished (failed, skipped or done) event again, from the console."""
     if event.status in (InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING):

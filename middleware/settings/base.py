@@ -225,6 +225,8 @@ LOGGING = {
 INBOX_RETENTION_DAYS = int(env("INBOX_RETENTION_DAYS", "30"))  # handled webhooks; failed/pending are kept
 PRODUCT_EXPORT_RETENTION_DAYS = int(env("PRODUCT_EXPORT_RETENTION_DAYS", "7"))  # finished CSV exports
 
+# Failed deliveries or webhooks one console "Replay all failed" request replays (the rest: press again).
+CONSOLE_BULK_REPLAY_LIMIT = int(env("CONSOLE_BULK_REPLAY_LIMIT", "500"))
 # Product CSV imports with more subscription products than this are checked against the catalog by a worker.
 PRODUCT_IMPORT_INLINE_MAX_PRODUCTS = int(env("PRODUCT_IMPORT_INLINE_MAX_PRODUCTS", "200"))
 

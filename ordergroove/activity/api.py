@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bigcommerce_app.console_auth import ConsoleTokenAuthentication
-from bigcommerce_app.inbox.services import inbound_event_replay
+from bigcommerce_app.inbox.services import inbound_event_replay, inbound_events_replay_failed
 from ordergroove.activity import presenters, selectors
 from ordergroove.activity.serializers import (
     ActivityErrorSerializer,
@@ -19,7 +19,8 @@ from ordergroove.activity.serializers import (
     EventSerializer,
     SummarySerializer,
 )
-from ordergroove.sync.services import delivery_replay
+from ordergroove.models import Delivery
+from ordergroove.sync.services import deliveries_replay_failed, delivery_replay
 
 FILTERS = [
     OpenApiParameter("status", str, description="Filter by status."),
@@ -112,3 +113,34 @@ class EventReplayAPI(ActivityAPIView):
                             status=status.HTTP_409_CONFLICT)
         event = inbound_event_replay(event)
         return Response(EventSerializer(presenters.event_row(event)).data, status=status.HTTP_202_ACCEPTED)
+
+
+BULK_REPLAY_RESULT = inline_serializer("BulkReplayResult", {
+    "replayed": serializers.IntegerField(help_text="failed rows queued again by this call (at most "
+                                                    "CONSOLE_BULK_REPLAY_LIMIT, 500)"),
+    "still_failed": serializers.IntegerField(help_text="failed rows left: call again for the rest"),
+})
+
+
+class DeliveriesReplayFailedAPI(ActivityAPIView):
+    @extend_schema(operation_id="console_activity_deliveries_replay_failed", tags=["console activity"],
+                   request=None, parameters=[OpenApiParameter("kind", str, description="Only this kind of call.")],
+                   responses={202: BULK_REPLAY_RESULT, 400: ActivityErrorSerializer},
+                   description="Send every failed Ordergroove call of the store again, oldest first (after an "
+                               "outage or a corrected setting); at most 500 per call.")
+    def post(self, request: Request) -> Response:
+        kind = request.query_params.get("kind", "")
+        if kind and kind not in Delivery.Kind.values:
+            raise ParseError(f"kind must be one of {', '.join(Delivery.Kind.values)}")
+        replayed, left = deliveries_replay_failed(request.user.store, kind=kind or None)
+        return Response({"replayed": replayed, "still_failed": left}, status=status.HTTP_202_ACCEPTED)
+
+
+class EventsReplayFailedAPI(ActivityAPIView):
+    @extend_schema(operation_id="console_activity_events_replay_failed", tags=["console activity"], request=None,
+                   responses={202: BULK_REPLAY_RESULT},
+                   description="Process every failed BigCommerce webhook of the store again, oldest first; at "
+                               "most 500 per call.")
+    def post(self, request: Request) -> Response:
+        replayed, left = inbound_events_replay_failed(request.user.store)
+        return Response({"replayed": replayed, "still_failed": left}, status=status.HTTP_202_ACCEPTED)

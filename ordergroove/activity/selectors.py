@@ -66,6 +66,15 @@ def deliveries_list(store: Store, flt: ActivityFilter) -> QuerySet[Delivery]:
     return qs.select_related("purchase_post").order_by("-created_at")[:MAX_ROWS]
 
 
+def failed_counts(store: Store, *, kind: str = "") -> dict[str, int]:
+    """What a "replay all failed" button would replay: failed deliveries (of `kind` when given) and events."""
+    deliveries = Delivery.objects.filter(store=store, status=Delivery.Status.FAILED)
+    if kind:
+        deliveries = deliveries.filter(kind=kind)
+    return {"deliveries": deliveries.count(),
+            "events": InboundEvent.objects.filter(store=store, status=InboundEvent.Status.FAILED).count()}
+
+
 def delivery_get(store: Store, delivery_id: int) -> Delivery | None:
     return (Delivery.objects.filter(store=store, pk=delivery_id).select_related("purchase_post", "source_event")
             .prefetch_related("attempt_rows").first())

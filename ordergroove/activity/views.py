@@ -9,11 +9,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from bigcommerce_app.console_auth import console_view
-from bigcommerce_app.inbox.services import inbound_event_replay
+from bigcommerce_app.inbox.services import inbound_event_replay, inbound_events_replay_failed
 from bigcommerce_app.models import InboundEvent
 from ordergroove.activity import presenters, selectors
 from ordergroove.models import Delivery
-from ordergroove.sync.services import delivery_replay
+from ordergroove.sync.services import deliveries_replay_failed, delivery_replay
 
 
 @require_GET
@@ -40,6 +40,7 @@ def activity_page(request: HttpRequest) -> HttpResponse:
         "days": days, "chart": selectors.chart(days),
         "kinds": Delivery.Kind.choices, "delivery_statuses": Delivery.Status.choices,
         "event_statuses": InboundEvent.Status.choices,
+        "failed": selectors.failed_counts(store, kind=delivery_filter.kind),
         "flash": request.GET.get("flash", ""),
     }
     status = 400 if error else 200
@@ -82,3 +83,23 @@ def delivery_replay_view(request: HttpRequest, delivery_id: int) -> HttpResponse
     except ValueError as exc:
         return _back(request, str(exc))
     return _back(request, f"Delivery {delivery.pk} ({delivery.get_kind_display()}) will be sent again.")
+
+
+@require_POST
+@console_view
+def deliveries_replay_failed_view(request: HttpRequest) -> HttpResponse:
+    kind = request.POST.get("kind", "")
+    if kind and kind not in Delivery.Kind.values:
+        return _back(request, f"Unknown kind of call: {kind!r}.")
+    replayed, left = deliveries_replay_failed(request.console.store, kind=kind or None)
+    label = f"{Delivery.Kind(kind).label} calls" if kind else "Ordergroove calls"
+    return _back(request, f"{replayed} failed {label} will be sent again"
+                          + (f"; {left} still failed: replay again for the rest." if left else "."))
+
+
+@require_POST
+@console_view
+def events_replay_failed_view(request: HttpRequest) -> HttpResponse:
+    replayed, left = inbound_events_replay_failed(request.console.store)
+    return _back(request, f"{replayed} failed webhooks will be processed again"
+                          + (f"; {left} still failed: replay again for the rest." if left else "."))

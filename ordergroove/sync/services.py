@@ -24,7 +24,7 @@ from django.db.models import CharField, F, Q, Value
 from django.utils import timezone
 
 from bigcommerce_app.client import BigCommerceClient, BigCommerceError, BigCommerceNotFound, client_for_store
-from bigcommerce_app.inbox.services import EventDeferred, EventSkipped
+from bigcommerce_app.inbox.services import EventDeferred, EventSkipped, bulk_replay_limit
 from bigcommerce_app.models import InboundEvent, Store
 from bigcommerce_app.services import alert_raise, alert_resolve
 from feeds.models import ProductSubscriptionSetting
@@ -556,6 +556,24 @@ def deliveries_due_enqueue(*, limit: int = 500) -> int:
         if not delivery_enqueue(delivery_id):
             break
     return len(ids)
+
+
+def deliveries_replay_failed(store: Store, *, kind: str | None = None) -> tuple[int, int]:
+    """Replay the store's failed deliveries (of one kind, or all), oldest first, each as delivery_replay does:
+    after an outage or a fixed setting, what failed is sent again without a click per call. Returns (replayed,
+    still failed): at most bulk_replay_limit() per call."""
+    failed = Delivery.objects.filter(store=store, status=Delivery.Status.FAILED)
+    limit = bulk_replay_limit()
+    if kind:
+        failed = failed.filter(kind=kind)
+    replayed = 0
+    for delivery in failed.order_by("created_at", "pk")[:limit]:
+        try:
+            delivery_replay(delivery)
+            replayed += 1
+        except ValueError:  # replayed meanwhile by someone else
+            continue
+    return replayed, failed.count()
 
 
 def delivery_replay(delivery: Delivery) -> Delivery:
