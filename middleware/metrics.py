@@ -2,9 +2,9 @@
 
 Every figure is read from the database (and the worker heartbeat from the cache) at scrape time, so it is the
 same whichever web process answers: backlogs (webhooks and Ordergroove calls waiting, and how long the
-longest-waiting one has been due),
-failures waiting for a replay, feed runs, open alerts and stores by status. Only non-final states are counted,
-through the (status, next_attempt_at) indexes, so a scrape stays cheap however many handled rows are kept.
+longest-waiting one has been due), failures waiting for a replay, feed runs, open alerts and stores by status.
+Only non-final states are counted, through the (status, next_attempt_at) indexes, so a scrape stays cheap however
+many handled rows are kept.
 
 Off unless METRICS_TOKEN is set; then the scraper sends `Authorization: Bearer <METRICS_TOKEN>`.
 """
