@@ -1,8 +1,8 @@
 """Issue 5 "what it must show", in headless Chromium: the console opened by a signed `load` URL inside an iframe
 on another origin (as the BigCommerce control panel frames it), settings saved with secrets masked, both
 "Check connection" buttons against the fakes (success and failure), a CSV export with its progress bar run by
-a real Celery worker, a corrected file imported and a broken one refused with its row errors. Screenshots go to
-test-artifacts/."""
+a real Celery worker, a corrected file imported and a broken one refused with its row errors, and a file too large
+to check in the request checked by that worker while the page waits for it. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def _edit_coffee(csv_bytes: bytes, frequency: str) -> bytes:
 
 
 def test_console_in_the_control_panel_iframe(live_server, control_panel, fake_bc, og_settings, feed_settings,
-                                             sftp_server, celery_worker_thread, tmp_path, monkeypatch):
+                                             sftp_server, celery_worker_thread, tmp_path, monkeypatch, settings):
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM reads are still synchronous.
@@ -254,5 +254,14 @@ def test_console_in_the_control_panel_iframe(live_server, control_panel, fake_bc
             assert ProductSubscriptionSetting.objects.get(store=store, bc_product_id=111).frequency_for_option(
                 134)["every"] == 2  # unchanged
             page.screenshot(path=str(artifacts / "07-import-rejected.png"), full_page=True)
+
+            # --- A file too large to check in the request: checked by the worker, the page follows it ------------
+            settings.PRODUCT_IMPORT_INLINE_MAX_PRODUCTS = 0
+            app.locator("#import-file").set_input_files(str(corrected))
+            app.locator("#import-submit").click()
+            app.locator("#import-result[data-status=checking], #import-result[data-status=applied]").first.wait_for()
+            app.locator("#import-result[data-status=applied]").wait_for(timeout=60_000)  # reloaded once decided
+            assert "241 unchanged" in app.locator("#import-summary").inner_text()
+            page.screenshot(path=str(artifacts / "08-large-import-applied.png"), full_page=True)
         finally:
             browser.close()
