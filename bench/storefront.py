@@ -11,7 +11,8 @@ bench/storefront_settings.py (no sandbox, DEBUG off) on a free loopback port, th
 an allowed Origin) and ``GET /bench/bare`` (a view that only returns a constant) in alternating rounds with the same
 bounded load generator: ``--clients`` processes, each sending requests one after another (no keep-alive: gunicorn's
 sync workers close connections). It prints requests/s, p50 and p99 latency for each and the ratio
-signature/bare (goal: >= 0.8). Figures depend on the machine; only the ratio measured in one run means anything.
+signature/bare (goal: >= 0.8), and under each the CPU milliseconds per request of gunicorn, Redis and the load
+generator (bench/cpu.py). Figures depend on the machine; only the ratio measured in one run means anything.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import cpu  # noqa: E402 - the repository root is on the path only from here
+
 STORE_HASH = "benchstore"
 ORIGIN = "https://bench-store.mybigcommerce.com"
 HASH_KEY = "Mt!ZQ45q&GHsgiRD8{NB-_h87#rjvbn0"
@@ -104,21 +109,28 @@ def _client(args) -> tuple[list[float], int]:
     return latencies, failures
 
 
-def _run(pool, port: int, kind: str, clients: int, requests: int, tokens, client_id) -> dict:
+def _run(pool, port: int, kind: str, clients: int, requests: int, tokens, client_id, meter=None) -> dict:
     per_client = max(1, requests // clients)
+    if meter is not None:
+        meter.start()
     started = time.perf_counter()
     results = pool.map(_client, [(port, kind, per_client, tokens, client_id)] * clients)
     elapsed = time.perf_counter() - started
     latencies = sorted(x for lat, _ in results for x in lat)
     return {"n": len(latencies), "elapsed": elapsed, "latencies": latencies,
-            "failures": sum(f for _, f in results)}
+            "failures": sum(f for _, f in results), "cpu": meter.stop() if meter is not None else {}}
 
 
 def _summary(runs: list[dict]) -> dict:
     latencies = sorted(x for r in runs for x in r["latencies"])
     n = len(latencies)
+    cpu_seconds: dict[str, float] = {}
+    for r in runs:
+        for group, seconds in r["cpu"].items():
+            cpu_seconds[group] = cpu_seconds.get(group, 0.0) + seconds
     return {"rps": n / sum(r["elapsed"] for r in runs), "p50": statistics.median(latencies) * 1000,
-            "p99": latencies[min(n - 1, int(n * 0.99))] * 1000, "n": n, "failures": sum(r["failures"] for r in runs)}
+            "p99": latencies[min(n - 1, int(n * 0.99))] * 1000, "n": n, "failures": sum(r["failures"] for r in runs),
+            "cpu": cpu_seconds}
 
 
 def main() -> int:
@@ -166,16 +178,19 @@ def main() -> int:
                 if warm["failures"]:
                     print(f"warm-up of {kind} had {warm['failures']} failed requests", file=sys.stderr)
                     return 1
+            meter = cpu.CpuMeter({"web": cpu.with_children(gunicorn.pid), "redis": cpu.named("redis-server"),
+                                  "load generator": cpu.with_children(*(p.pid for p in pool._pool))})
             runs: dict[str, list[dict]] = {"bare": [], "signature": []}
             for _ in range(args.rounds):
                 for kind in ("bare", "signature"):
-                    runs[kind].append(_run(pool, port, kind, args.clients, args.requests, tokens, client_id))
+                    runs[kind].append(_run(pool, port, kind, args.clients, args.requests, tokens, client_id, meter))
         bare, sig = _summary(runs["bare"]), _summary(runs["signature"])
         cache = "redis" if env.get("BENCH_REDIS_URL") else "locmem"
         print(f"gunicorn sync workers={args.workers}, clients={args.clients}, rounds={args.rounds}, cache={cache}")
         for name, s in (("bare Django view", bare), ("signature endpoint", sig)):
             print(f"{name:20s} requests={s['n']:6d} failures={s['failures']:3d} {s['rps']:8.1f} req/s "
                   f"p50={s['p50']:6.2f} ms p99={s['p99']:6.2f} ms")
+            print(cpu.report(s["cpu"], s["n"], "request"))
         print(f"ratio signature/bare: {sig['rps'] / bare['rps']:.2f} (requests/s; goal >= 0.8), "
               f"p50 {bare['p50'] / sig['p50']:.2f}, p99 {bare['p99'] / sig['p99']:.2f}")
         return 0 if not (bare["failures"] or sig["failures"]) else 1
