@@ -448,18 +448,26 @@ def inbound_events_replay_failed(store: Store) -> tuple[int, int]:
     limit = bulk_replay_limit()
     replayed = 0
     for event in failed.order_by("received_at", "pk")[:limit]:
-        inbound_event_replay(event)
-        replayed += 1
+        if _event_replay(event.pk):
+            replayed += 1
     return replayed, failed.count()
 
 
 def inbound_event_replay(event: InboundEvent) -> InboundEvent:
     """Process a finished (failed, skipped or done) event again, from the console."""
-    if event.status in (InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING):
-        return event
-    InboundEvent.objects.filter(pk=event.pk).update(status=InboundEvent.Status.PENDING, next_attempt_at=None,
-                                                    lease_until=None, processed_at=None,
-                                                    result="replay requested")
-    transaction.on_commit(lambda: inbound_event_enqueue(event.pk))
+    _event_replay(event.pk)
     event.refresh_from_db()
     return event
+
+
+def _event_replay(event_id: int) -> bool:
+    """Reset a finished event to pending and enqueue it; False when it is pending or processing already. The
+    condition is in the UPDATE, not in a copy read earlier: a second replay of the same event (a double click, two
+    operators, a retried API call) must not reset the lease of a worker that is processing it."""
+    reset = InboundEvent.objects.filter(pk=event_id).exclude(
+        status__in=[InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING]).update(
+        status=InboundEvent.Status.PENDING, next_attempt_at=None, lease_until=None, processed_at=None,
+        result="replay requested")
+    if reset:
+        transaction.on_commit(lambda: inbound_event_enqueue(event_id))
+    return bool(reset)

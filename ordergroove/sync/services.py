@@ -581,9 +581,11 @@ def delivery_replay(delivery: Delivery) -> Delivery:
     merchant_order_id, so Ordergroove answers 409 if it had received it after all."""
     if delivery.status != Delivery.Status.FAILED:
         raise ValueError(f"only failed deliveries can be replayed (this one is {delivery.status})")
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.FAILED).update(
+    reset = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.FAILED).update(
         status=Delivery.Status.PENDING, next_attempt_at=None, completed_at=None, retry_base=F("attempts"),
         notes=[*delivery.notes, f"replayed at {timezone.now():%Y-%m-%d %H:%M:%S} UTC"])
+    if not reset:  # replayed meanwhile (another click, another operator): that replay sends it
+        raise ValueError("this delivery was replayed already")
     alert_resolve(delivery.store, dedupe_key=f"{ALERT_KIND}:{delivery.kind}:{delivery.key}")
     transaction.on_commit(lambda: delivery_enqueue(delivery.pk))
     delivery.refresh_from_db()

@@ -97,3 +97,32 @@ def test_another_stores_failures_are_not_touched(client, install_store, outage, 
     assert response.json() == {"replayed": 0, "still_failed": 0} and events.json()["replayed"] == 0
     assert Delivery.objects.filter(status="failed").count() == 3
     assert InboundEvent.objects.filter(status="failed").count() == 1
+
+
+def test_a_second_replay_from_a_stale_read_leaves_a_running_event_alone(outage, django_capture_on_commit_callbacks):
+    """Two replays of the same failed webhook (a double click, two operators): the second, working from what it
+    read before the first, must not reset the lease of the worker now processing it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bigcommerce_app.inbox.services import inbound_event_replay
+
+    stale = InboundEvent.objects.get(status="failed")
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        inbound_event_replay(InboundEvent.objects.get(pk=stale.pk))
+        lease = timezone.now() + timedelta(minutes=3)
+        InboundEvent.objects.filter(pk=stale.pk).update(status="processing", lease_until=lease)  # a worker claims it
+        inbound_event_replay(stale)
+    running = InboundEvent.objects.get(pk=stale.pk)
+    assert (running.status, running.lease_until) == ("processing", lease) and len(enqueued) == 1
+
+
+def test_a_second_replay_of_a_delivery_from_a_stale_read_sends_nothing_more(outage,
+                                                                            django_capture_on_commit_callbacks):
+    stale = Delivery.objects.filter(status="failed").first()
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        services.delivery_replay(Delivery.objects.get(pk=stale.pk))
+        with pytest.raises(ValueError, match="replayed already"):
+            services.delivery_replay(stale)
+    assert len(enqueued) == 1
