@@ -52,9 +52,11 @@ class MiddlewareCollector(Collector):
 
         events = GaugeMetricFamily("middleware_inbox_events", "BigCommerce webhooks not handled yet, by status",
                                    labels=["status"])
-        waiting = dict(InboundEvent.objects.exclude(status__in=[InboundEvent.Status.DONE, InboundEvent.Status.SKIPPED])
+        # A positive status list (an index range scan); an exclude() of the handled ones would read the table.
+        unhandled = (InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING, InboundEvent.Status.FAILED)
+        waiting = dict(InboundEvent.objects.filter(status__in=unhandled)
                        .values_list("status").annotate(n=Count("id")).order_by())
-        for status in (InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING, InboundEvent.Status.FAILED):
+        for status in unhandled:
             events.add_metric([status.value], waiting.get(status.value, 0))
         yield events
         yield GaugeMetricFamily("middleware_inbox_oldest_due_age_seconds",

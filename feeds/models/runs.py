@@ -58,7 +58,8 @@ class FeedRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["store", "-created_at"]), models.Index(fields=["store", "status"])]
+        indexes = [models.Index(fields=["store", "-created_at"]), models.Index(fields=["store", "status"]),
+                   models.Index(fields=["status", "-created_at"])]  # across stores: /metrics, every scrape
         constraints = [
             models.UniqueConstraint(fields=["store"], condition=Q(status__in=ACTIVE_STATUSES),
                                     name="feed_run_one_active_per_store"),
