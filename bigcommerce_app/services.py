@@ -194,7 +194,16 @@ def webhooks_register(store: Store) -> list[WebhookSubscription]:
     """Make BigCommerce hold exactly one active hook per needed scope, pointing at our inbox with the store's
     X-Webhook-Token. Idempotent: existing hooks are reused, deactivated ones re-enabled, stale headers fixed.
     Our hooks for scopes no longer needed (the catalog hooks once incremental feed updates are turned off) are
-    deactivated, not deleted: BigCommerce stops sending them, and turning the setting on again re-enables them."""
+    deactivated, not deleted: BigCommerce stops sending them, and turning the setting on again re-enables them.
+
+    One reconcile per store at a time (the store row locked, the needed scopes read after the lock): two quick
+    settings saves, on then off, must not end with the first one's hooks re-enabled after the second."""
+    with transaction.atomic():
+        Store.objects.select_for_update().filter(pk=store.pk).first()
+        return _webhooks_reconcile(store)
+
+
+def _webhooks_reconcile(store: Store) -> list[WebhookSubscription]:
     destination = webhook_destination()
     wanted_headers = {WEBHOOK_TOKEN_HEADER: store.webhook_token}
     client = client_for_store(store)
@@ -209,8 +218,10 @@ def webhooks_register(store: Store) -> list[WebhookSubscription]:
     for hook in existing:
         by_scope.setdefault(hook["scope"], hook)
     wanted = registry.scopes_for(store)
-    _webhooks_deactivate(store, client, [h for h in existing if h["scope"] not in wanted and h.get("is_active")],
-                         now)
+    still_active = _webhooks_deactivate(
+        store, client, [h for h in existing if h["scope"] not in wanted and h.get("is_active")], now)
+    # The console lists the needed scopes, and any it could not switch off.
+    WebhookSubscription.objects.filter(store=store).exclude(scope__in=[*wanted, *still_active]).delete()
     rows = []
     for scope in wanted:
         hook = by_scope.get(scope)
@@ -233,9 +244,10 @@ def webhooks_register(store: Store) -> list[WebhookSubscription]:
     return rows
 
 
-def _webhooks_deactivate(store: Store, client, hooks: list[dict], now) -> None:
-    """Deactivate hooks of scopes the store no longer needs. Their rows go (the console lists the needed
-    scopes); a hook BigCommerce would not deactivate keeps its row with the error, for the console to show."""
+def _webhooks_deactivate(store: Store, client, hooks: list[dict], now) -> set[str]:
+    """Deactivate hooks of scopes the store no longer needs; returns the scopes BigCommerce would not switch
+    off (their rows keep the error, for the console to show)."""
+    failed: set[str] = set()
     for hook in hooks:
         try:
             client.hook_update(hook["id"], is_active=False)
@@ -243,8 +255,8 @@ def _webhooks_deactivate(store: Store, client, hooks: list[dict], now) -> None:
             logger.warning("Deactivating %s for store %s failed: %s", hook["scope"], store.store_hash, exc)
             WebhookSubscription.objects.filter(store=store, scope=hook["scope"]).update(
                 last_synced_at=now, last_error=f"not needed any more, but deactivating failed: {exc}")
-        else:
-            WebhookSubscription.objects.filter(store=store, scope=hook["scope"]).delete()
+            failed.add(hook["scope"])
+    return failed
 
 
 def storefront_origins_refresh(store: Store) -> list[str]:
