@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from bigcommerce_app.client import (
     BigCommerceClient,
@@ -40,6 +41,7 @@ IMPORT_INLINE_MAX_PRODUCTS = 200
 # one that started runs at most 31 minutes (its task's hard limit): a CHECKING import undecided after
 # selectors.IMPORT_STALE_AFTER has lost its task for good, and the console says so.
 IMPORT_START_DEADLINE = timedelta(minutes=10)
+IMPORT_CHECK_ATTEMPTS = 5  # per lookup on the worker: ~30 s of backoff (more after a rate limit) before rejecting
 MAX_STORED_ERRORS = 2000
 
 
@@ -280,18 +282,27 @@ def _read_file(data: bytes, errors: list[dict], warnings: list[str]) -> tuple[li
     return rows, checkable
 
 
-def _check_against_catalog(store: Store, rows: list[_Row], errors: list[dict], client: BigCommerceClient | None
-                           ) -> dict[int, dict]:
+def _check_against_catalog(store: Store, rows: list[_Row], errors: list[dict], client: BigCommerceClient | None,
+                           *, patient: bool = False) -> dict[int, dict]:
     """Option ids must exist on the product's subscription modifier (live catalog). Returns the modifier of
-    each subscription-eligible product."""
+    each subscription-eligible product. `patient` (a worker checking a large file): a lookup that fails for a
+    while (5xx, no answer, a long rate-limit wait) is tried again with backoff rather than rejecting a file
+    that took minutes to check; in the upload request it is not, to keep the request short."""
     eligible = [row for row in rows if row.autoship]
     if not eligible:
         return {}
     client = client or client_for_store(store)
+    lookup = client.products_by_ids
+    if patient:
+        lookup = Retrying(stop=stop_after_attempt(IMPORT_CHECK_ATTEMPTS), wait=_check_retry_wait, reraise=True,
+                          retry=retry_if_exception(lambda exc: isinstance(exc, BigCommerceError) and exc.transient),
+                          before_sleep=lambda state: logger.warning(
+                              "Import check of store %s: BigCommerce lookup failed (attempt %d): %s; retrying",
+                              store.store_hash, state.attempt_number, state.outcome.exception())).wraps(lookup)
     catalog: dict[int, dict] = {}
     ids = [row.product_id for row in eligible]
     for start in range(0, len(ids), IMPORT_LOOKUP_BATCH):
-        for product in client.products_by_ids(ids[start:start + IMPORT_LOOKUP_BATCH], include="modifiers"):
+        for product in lookup(ids[start:start + IMPORT_LOOKUP_BATCH], include="modifiers"):
             catalog[int(product["id"])] = product
     modifiers: dict[int, dict] = {}
     for row in eligible:
@@ -326,6 +337,13 @@ def _check_against_catalog(store: Store, rows: list[_Row], errors: list[dict], c
                    "choose needs one.")
         modifiers[row.product_id] = {"modifier": modifier, "product": product}
     return modifiers
+
+
+def _check_retry_wait(state) -> float:
+    """Exponential from PRODUCT_IMPORT_CHECK_RETRY_SECONDS, at least what a rate limit asked for, at most 60 s."""
+    first = float(getattr(settings, "PRODUCT_IMPORT_CHECK_RETRY_SECONDS", 2.0))
+    asked = getattr(state.outcome.exception(), "retry_after", 0) or 0
+    return min(max(first * 2 ** (state.attempt_number - 1), asked), 60.0)
 
 
 def product_settings_import(store: Store, *, data: bytes, file_name: str = "", uploaded_by: str = "",
@@ -401,7 +419,7 @@ def _import_decide(store: Store, rows: list[_Row], checkable: list[_Row], errors
     catalog: dict[int, dict] = {}
     if checkable:
         try:
-            catalog = _check_against_catalog(store, checkable, errors, client)
+            catalog = _check_against_catalog(store, checkable, errors, client, patient=record is not None)
         except BigCommerceError as exc:
             _error(errors, 1, "", f"BigCommerce could not be asked for the products' modifiers ({exc.message or exc});"
                                   " nothing was applied — try again in a minute.")

@@ -98,3 +98,32 @@ def test_the_console_shows_a_checking_import_and_a_lost_one(client, console_api,
     assert f"Import #{queued['id']} stopped — nothing was applied" in page
     assert ">Stalled</span>" in page  # and so does the history
     assert console_api.get(f"/console/api/products/imports/{queued['id']}").json()["stalled"] is True
+
+
+def test_the_worker_waits_out_a_brief_bigcommerce_outage(console_api, catalog, store, fake_bc, settings,
+                                                         django_capture_on_commit_callbacks):
+    settings.PRODUCT_IMPORT_CHECK_RETRY_SECONDS = 0  # no sleeping in tests; the attempts are what matter
+    queued = _queue(console_api, _good_rows(), django_capture_on_commit_callbacks)
+    fake_bc.fail("GET", r"/v3/catalog/products$", status=503, count=2)
+    assert product_settings_import_check.apply((queued["id"],)).get() == "applied"
+    assert ProductSubscriptionSetting.objects.filter(store=store).count() == 3
+
+
+def test_a_lasting_outage_rejects_the_file_with_the_reason(console_api, catalog, store, fake_bc, settings,
+                                                          django_capture_on_commit_callbacks):
+    settings.PRODUCT_IMPORT_CHECK_RETRY_SECONDS = 0
+    queued = _queue(console_api, _good_rows(), django_capture_on_commit_callbacks)
+    fake_bc.fail("GET", r"/v3/catalog/products$", status=503, count=50)
+    assert product_settings_import_check.apply((queued["id"],)).get() == "rejected"
+    detail = console_api.get(f"/console/api/products/imports/{queued['id']}").json()
+    assert "BigCommerce could not be asked for the products' modifiers" in detail["errors"][0]["reason"]
+    assert len(fake_bc.requests_to("GET", r"/v3/catalog/products$")) == 5  # IMPORT_CHECK_ATTEMPTS, then gave up
+    assert not ProductSubscriptionSetting.objects.filter(store=store).exists()
+
+
+def test_in_the_upload_request_a_bigcommerce_error_rejects_at_once(console_api, catalog, store, fake_bc, settings):
+    settings.PRODUCT_IMPORT_INLINE_MAX_PRODUCTS = 200
+    fake_bc.fail("GET", r"/v3/catalog/products$", status=503, count=1)
+    response = _upload(console_api, csv_text(_good_rows()))
+    assert response.status_code == 400 and "try again in a minute" in response.json()["errors"][0]["reason"]
+    assert len(fake_bc.requests_to("GET", r"/v3/catalog/products$")) == 1  # no waiting inside a web request
