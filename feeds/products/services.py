@@ -400,15 +400,23 @@ def product_settings_import_check(import_id: int, *, client: BigCommerceClient |
         return None
     store = record.store
     if timezone.now() - record.created_at > IMPORT_START_DEADLINE or not store.is_installed:
-        reason = ("The check did not start in time; nothing was applied — upload the file again."
-                  if store.is_installed else "The app is not installed on this store any more.")
-        with transaction.atomic():
-            return _import_record(store, record, status=ProductSettingsImport.Status.REJECTED,
-                                  errors=[{"row": 1, "column": "", "reason": reason}], summary={"errors": 1})
+        return product_settings_import_reject(
+            record.pk, "The check did not start in time; nothing was applied — upload the file again."
+            if store.is_installed else "The app is not installed on this store any more.")
     errors: list[dict] = []
     warnings: list[str] = []
     rows, checkable = _read_file(bytes(record.upload or b""), errors, warnings)
     return _import_decide(store, rows, checkable, errors, warnings, client=client, record=record)
+
+
+def product_settings_import_reject(import_id: int, reason: str) -> ProductSettingsImport | None:
+    """Decide a CHECKING import as rejected, nothing applied (None if it was decided already)."""
+    record = ProductSettingsImport.objects.select_related("store").filter(pk=import_id).defer("upload").first()
+    if record is None:
+        return None
+    with transaction.atomic():
+        return _import_record(record.store, record, status=ProductSettingsImport.Status.REJECTED,
+                              errors=[{"row": 1, "column": "", "reason": reason}], summary={"errors": 1})
 
 
 def _import_decide(store: Store, rows: list[_Row], checkable: list[_Row], errors: list[dict], warnings: list[str],

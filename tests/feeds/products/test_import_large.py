@@ -127,3 +127,17 @@ def test_in_the_upload_request_a_bigcommerce_error_rejects_at_once(console_api, 
     response = _upload(console_api, csv_text(_good_rows()))
     assert response.status_code == 400 and "try again in a minute" in response.json()["errors"][0]["reason"]
     assert len(fake_bc.requests_to("GET", r"/v3/catalog/products$")) == 1  # no waiting inside a web request
+
+
+def test_a_check_given_up_is_rejected_once_and_changes_nothing(console_api, catalog, store,
+                                                               django_capture_on_commit_callbacks):
+    """What the task does when its 30-minute soft limit interrupts the check (feeds/products/tasks.py)."""
+    from feeds.products.services import product_settings_import_reject
+
+    queued = _queue(console_api, _good_rows(), django_capture_on_commit_callbacks)
+    record = product_settings_import_reject(queued["id"], "The check took longer than 30 minutes")
+    assert record.status == "rejected" and record.errors[0]["reason"] == "The check took longer than 30 minutes"
+    assert ProductSettingsImport.objects.get(pk=queued["id"]).upload is None
+    assert product_settings_import_reject(queued["id"], "again") is None  # decided already: left as it is
+    assert product_settings_import_check.apply((queued["id"],)).get() == "already decided"
+    assert not ProductSubscriptionSetting.objects.filter(store=store).exists()
