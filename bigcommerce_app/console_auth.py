@@ -17,7 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework import authentication, exceptions
 
+from bigcommerce_app import console_nav
 from bigcommerce_app.models import Store, StoreUser
+from bigcommerce_app.selectors import alerts_unacknowledged
 
 SALT = "bigcommerce_app.console"
 HEADER = "X-Console-Token"
@@ -32,15 +34,22 @@ class ConsoleSession:
     user: StoreUser
     store: Store
     token: str
+    path: str = ""  # the page's path, for the tab bar
 
     # DRF treats request.user as authenticated when this is truthy.
     is_authenticated = True
 
     @property
     def alerts(self):
-        from bigcommerce_app.selectors import alerts_open
+        """The banners: open alerts nobody acknowledged yet."""
+        return alerts_unacknowledged(self.store)
 
-        return alerts_open(self.store)
+    @property
+    def tabs(self) -> list[dict]:
+        """The tab bar (console_nav.TABS) with the tab of this page marked active."""
+        active = console_nav.tab_active(self.path)
+        return [{"key": tab.key, "label": tab.label, "path": tab.path, "active": tab.key == active}
+                for tab in console_nav.TABS]
 
 
 def console_token_issue(user: StoreUser) -> str:
@@ -77,6 +86,7 @@ def console_view(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             request.console = console_session_from_token(token_from_request(request))
+            request.console.path = request.path
         except ConsoleAuthError as exc:
             return render(request, "console/denied.html", {"reason": str(exc)}, status=401)
         return view(request, *args, **kwargs)

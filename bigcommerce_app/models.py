@@ -126,6 +126,10 @@ class Alert(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # A merchant who has read the banner acknowledges it: it stays open (the condition is not fixed) but is no
+    # longer shown. The same condition raised again keeps it acknowledged; a new one is a new alert.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["-last_seen_at"]

@@ -22,3 +22,12 @@ def store_overview(store: Store) -> dict:
 
 def alerts_open(store: Store) -> list[Alert]:
     return list(Alert.objects.filter(store=store, resolved_at__isnull=True)[:20])
+
+
+def alerts_unacknowledged(store: Store) -> list[Alert]:
+    """What the console shows as banners: open alerts nobody acknowledged."""
+    return list(Alert.objects.filter(store=store, resolved_at__isnull=True, acknowledged_at__isnull=True)[:20])
+
+
+def alert_get(store: Store, alert_id: int) -> Alert | None:
+    return Alert.objects.filter(store=store, pk=alert_id).first()

@@ -294,6 +294,11 @@ def alert_raise(store: Store, kind: str, message: str, *, severity: str = "error
     now = timezone.now()
     key = dedupe_key or f"{kind}:{message[:120]}"
     alert = Alert.objects.filter(store=store, dedupe_key=key, resolved_at__isnull=True).first()
+    if alert and alert.acknowledged_at and (alert.message, alert.detail) != (message, detail or {}):
+        # The merchant acknowledged the previous one; this is news (another order, run, error): the old alert is
+        # closed as superseded and the new one shows (and is e-mailed) again.
+        Alert.objects.filter(pk=alert.pk).update(resolved_at=now)
+        alert = None
     if alert:
         Alert.objects.filter(pk=alert.pk).update(occurrences=models.F("occurrences") + 1, last_seen_at=now,
                                                  message=message, detail=detail or {})
@@ -310,6 +315,18 @@ def alert_raise(store: Store, kind: str, message: str, *, severity: str = "error
         except Exception:  # noqa: BLE001 - a mail outage must not break the caller; the banner stays
             logger.exception("Sending the alert e-mail failed")
     return alert
+
+
+def alert_acknowledge(alert: Alert, *, actor: str) -> bool:
+    """The merchant read the banner: hide it until a new alert of its kind comes. Audited; False when it was
+    already acknowledged (nothing changed)."""
+    changed = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=actor[:255])
+    alert.refresh_from_db()
+    if changed:
+        audit(alert.store, "alert_acknowledged", actor=actor, alert_id=alert.pk, alert_kind=alert.kind,
+              message=alert.message[:500])
+    return bool(changed)
 
 
 def alert_resolve(store: Store, *, dedupe_key: str = "", kind: str = "") -> int:

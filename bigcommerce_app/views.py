@@ -7,9 +7,10 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from bigcommerce_app import selectors, services
+from bigcommerce_app import console_labels, console_nav, selectors, services
 from bigcommerce_app.client import BigCommerceError
 from bigcommerce_app.console_auth import console_token_issue, console_view
 from bigcommerce_app.signed_payload import InvalidSignedPayload, verify_signed_payload_jwt
@@ -90,5 +91,9 @@ def remove_user_callback(request: HttpRequest) -> JsonResponse:
 @require_GET
 @console_view
 def console_home(request: HttpRequest) -> HttpResponse:
-    context = selectors.store_overview(request.console.store)
-    return render(request, "console/home.html", {"console": request.console, "tab": "overview", **context})
+    store = request.console.store
+    context = selectors.store_overview(store)
+    return render(request, "console/home.html", {
+        "console": request.console, **context, "scopes": console_labels.scopes_labelled(store.scope or ""),
+        "panels": [render_to_string(panel["template"], {"console": request.console, **panel["context"]})
+                   for panel in console_nav.overview_panels(store)]})

@@ -8,7 +8,8 @@ from ordergroove.models import Delivery, PurchasePost
 
 def event_row(event: InboundEvent) -> dict:
     return {"id": event.pk, "scope": event.scope, "resource_id": event.resource_id, "event_hash": event.event_hash,
-            "status": event.status, "result": event.result, "attempts": event.attempts,
+            "status": event.status, "status_label": InboundEvent.Status(event.status).label,
+            "result": event.result, "attempts": event.attempts,
             "signature": event.signature, "received_at": event.received_at, "processed_at": event.processed_at,
             "next_attempt_at": event.next_attempt_at,
             "can_replay": event.status in (InboundEvent.Status.FAILED, InboundEvent.Status.SKIPPED,
@@ -26,6 +27,7 @@ def delivery_row(delivery: Delivery) -> dict:
     return {"id": delivery.pk, "kind": delivery.kind, "kind_label": Delivery.Kind(delivery.kind).label,
             "key": delivery.key, "merchant_order_id": delivery.merchant_order_id,
             "merchant_user_id": delivery.merchant_user_id, "status": delivery.status,
+            "status_label": Delivery.Status(delivery.status).label,
             "attempts": delivery.attempts, "last_status_code": delivery.last_status_code,
             "last_error": delivery.last_error, "notes": delivery.notes, "created_at": delivery.created_at,
             "completed_at": delivery.completed_at, "next_attempt_at": delivery.next_attempt_at,

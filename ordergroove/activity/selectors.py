@@ -10,6 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from bigcommerce_app.models import InboundEvent, Store
+from middleware import charts
 from ordergroove.models import Delivery
 
 MAX_ROWS = 200
@@ -109,19 +110,12 @@ def daily_counts(store: Store, days: int = 14) -> list[dict]:
     return list(rows.values())
 
 
-def chart(days: list[dict], *, width: int = 720, height: int = 140) -> dict:
-    """Geometry of the inline SVG bar chart (three bars per day), computed here to keep the template dumb."""
-    top = max([1, *[max(d["events"], d["succeeded"], d["failed"]) for d in days]])
-    slot = width / max(len(days), 1)
-    bar = max(slot / 4, 2)
-    plot = height - 20
-    out = []
-    for index, day in enumerate(days):
-        x = index * slot + bar / 2
-        bars = []
-        for offset, (name, css) in enumerate((("events", "ev"), ("succeeded", "ok"), ("failed", "bad"))):
-            h = round(plot * day[name] / top, 1)
-            bars.append({"x": round(x + offset * bar, 1), "y": round(plot - h, 1), "h": h, "w": round(bar - 1, 1),
-                         "css": css, "label": f"{day['date']:%b %d}: {day[name]} {name}"})
-        out.append({"bars": bars, "label": f"{day['date']:%d}", "label_x": round(x + bar * 1.5, 1)})
-    return {"width": width, "height": height, "days": out, "top": top, "plot": plot}
+def chart(days: list[dict]) -> dict:
+    """The Activity chart: per day, webhooks received, Ordergroove calls delivered and failed (middleware.charts)."""
+    categories = [f"{day['date']:%b %d}" if index == 0 or day["date"].day == 1 else f"{day['date']:%d}"
+                  for index, day in enumerate(days)]
+    return charts.bar_chart(categories, [charts.Series("webhooks received", [d["events"] for d in days]),
+                                         charts.Series("calls delivered", [d["succeeded"] for d in days]),
+                                         charts.Series("calls failed", [d["failed"] for d in days])],
+                            title=f"BigCommerce webhooks and Ordergroove calls per day, last {len(days)} days",
+                            unit="day")

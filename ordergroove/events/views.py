@@ -47,7 +47,7 @@ def console_events(request: HttpRequest) -> HttpResponse:
     customer = (request.GET.get("customer") or "").strip()
     context = selectors.activity_for(store, order=order, customer=customer)
     return render(request, "ordergroove/events.html", {
-        "console": request.console, "tab": "activity", "order": order, "customer": customer,
+        "console": request.console, "order": order, "customer": customer,
         "webhook_url": f"{settings.APP_URL}/webhooks/ordergroove?store={store.store_hash}",
         "placement_url": f"{settings.APP_URL}/ordergroove/order-placement", **context,
     })

@@ -11,6 +11,7 @@ from django.db import connection
 from bigcommerce_app.models import AuditEvent
 from feeds.models import FeedSettings
 from ordergroove.models import ENVIRONMENT_PRESETS, OrdergrooveSettings
+from tests.feeds.conftest import SFTP_USER
 from tests.ordergroove.conftest import OG_HASH_KEY
 
 pytestmark = pytest.mark.django_db
@@ -152,7 +153,12 @@ def test_one_stores_console_never_reads_or_changes_anothers(client, console_api,
 
 def test_ordergroove_check_succeeds_with_a_signed_call(console_api, og_settings, fake_og):
     body = console_api.post("/console/api/settings/check/ordergroove").json()
-    assert body["ok"] is True and body["message"].startswith("Connected: Ordergroove at ")
+    # Issue 15 (7): what was proven, in the merchant's words, never "Connected (HTTP 404)".
+    assert body["ok"] is True and body["message"].startswith(
+        "Working: Ordergroove accepted the credentials — merchant ogmerchant1 was found at ")
+    assert "HTTP" not in body["message"] and "Not checked by this test: the application API key" in body["message"]
+    assert body["detail"]["proven"] == ["credentials accepted", "merchant found", "API endpoint reachable"]
+    assert "application API key" in body["detail"]["not_proven"] and body["detail"]["status"] == 404
     sent = fake_og.requests_to("GET", r"^/rest/customers/")
     assert len(sent) == 1 and json.loads(sent[0].header("authorization"))["public_id"] == "ogmerchant1"
 
@@ -178,7 +184,8 @@ def test_ordergroove_check_without_settings_says_what_is_missing(console_api, st
 
 def test_sftp_check_succeeds_and_lists_incoming(console_api, feed_settings, sftp_server):
     body = console_api.post("/console/api/settings/check/sftp").json()
-    assert body["ok"] is True and body["message"].startswith("Connected: ")
+    assert body["ok"] is True and body["message"].startswith(f"Working: logged in to 127.0.0.1 as {SFTP_USER}, ")
+    assert "Connected" not in body["message"] and "the server's key matches the pinned one" in body["message"]
     assert body["detail"]["pinned"] is True and body["detail"]["fingerprint"] == sftp_server.fingerprint
     assert "sftp-secret" not in json.dumps(body) and "feed-password" not in json.dumps(body)
 
