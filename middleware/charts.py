@@ -13,10 +13,14 @@ from dataclasses import dataclass
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 16, 24  # room for the y labels, the counts over bars and the x labels
 
 
+TONES = ("primary", "success", "danger")
+
+
 @dataclass(frozen=True)
 class Series:
     name: str
     values: list[int]
+    tone: str = "primary"  # primary (neutral counts), success or danger: the bar colour in console.css
 
 
 def nice_step(top: int, ticks: int = 4) -> int:
@@ -53,17 +57,18 @@ def bar_chart(categories: list[str], series: list[Series], *, title: str, unit: 
             value = s.values[index]
             h = plot_h * value / axis_max
             bars.append({"x": round(x0 + s_index * bar_w, 1), "y": round(TOP + plot_h - h, 1),
-                         "w": round(max(bar_w - 1, 1), 1), "h": round(h, 1), "value": value, "series": s_index,
+                         "w": round(max(bar_w - 1, 1), 1), "h": round(h, 1), "value": value, "tone": s.tone,
                          "label": f"{category}: {value} {s.name}", "show_value": show_values and value > 0,
                          "text_x": round(x0 + s_index * bar_w + bar_w / 2, 1),
                          "text_y": round(TOP + plot_h - h - 3, 1)})
         groups.append({"bars": bars, "label": category if index % every == 0 else "",
                        "label_x": round(LEFT + index * slot + slot / 2, 1)})
     ticks = [{"value": v, "y": round(TOP + plot_h - plot_h * v / axis_max, 1)} for v in range(0, axis_max + 1, step)]
-    totals = [{"name": s.name, "total": sum(s.values), "series": i} for i, s in enumerate(series)]
+    totals = [{"name": s.name, "total": sum(s.values), "tone": s.tone} for s in series]
     desc = (f"{title}. Totals: " + ", ".join(f"{t['total']} {t['name']}" for t in totals)
             + (f"; the busiest {unit or 'category'} had {top_value}." if top_value else "; nothing yet."))
     rows = [{"category": c, "values": [s.values[i] for s in series]} for i, c in enumerate(categories)]
     return {"width": width, "height": height, "title": title, "desc": desc, "groups": groups, "ticks": ticks,
             "axis_left": LEFT, "axis_right": width - RIGHT, "axis_bottom": TOP + plot_h, "axis_top": TOP,
-            "label_y": height - 6, "series": totals, "rows": rows, "empty": top_value == 0}
+            "label_y": height - 6, "center_x": round(LEFT + plot_w / 2, 1), "center_y": round(TOP + plot_h / 2, 1),
+            "series": totals, "rows": rows, "empty": top_value == 0}

@@ -29,7 +29,8 @@ def feeds_page(request: HttpRequest) -> HttpResponse:
     runs = selectors.runs_recent(store)
     identity = selectors.feed_identity(store)
     context = {
-        "console": request.console, "tab": "feeds", "runs": runs, "active": selectors.run_active(store),
+        "console": request.console, "runs": runs, "runs_chart": selectors.runs_chart(store),
+        "active": selectors.run_active(store),
         "schedule": selectors.schedule_status(store), "schedule_words": cron.describe(fields, time_zone=fs.time_zone),
         "feed_settings": fs, "identity": identity,
         "host_key": services.host_key_view(fs, scan=request.GET.get("scan") == "1"),

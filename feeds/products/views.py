@@ -29,7 +29,7 @@ def products_page(request: HttpRequest) -> HttpResponse:
     exports = selectors.exports_recent(store)
     imports = selectors.imports_recent(store)
     context = {
-        "console": request.console, "tab": "products", "exports": exports,
+        "console": request.console, "exports": exports,
         "latest_export": exports[0] if exports else None,
         "imports": imports, "shown": shown,
         "stalled_ids": {r.pk for r in imports if selectors.import_is_stalled(r)},

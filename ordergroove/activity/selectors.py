@@ -115,7 +115,7 @@ def chart(days: list[dict]) -> dict:
     categories = [f"{day['date']:%b %d}" if index == 0 or day["date"].day == 1 else f"{day['date']:%d}"
                   for index, day in enumerate(days)]
     return charts.bar_chart(categories, [charts.Series("webhooks received", [d["events"] for d in days]),
-                                         charts.Series("calls delivered", [d["succeeded"] for d in days]),
-                                         charts.Series("calls failed", [d["failed"] for d in days])],
+                                         charts.Series("calls delivered", [d["succeeded"] for d in days], "success"),
+                                         charts.Series("calls failed", [d["failed"] for d in days], "danger")],
                             title=f"BigCommerce webhooks and Ordergroove calls per day, last {len(days)} days",
                             unit="day")

@@ -33,7 +33,7 @@ def activity_page(request: HttpRequest) -> HttpResponse:
         event_filter = delivery_filter = selectors.ActivityFilter()
     days = selectors.daily_counts(store, delivery_filter.days)
     context = {
-        "console": request.console, "tab": "activity", "filter_error": error,
+        "console": request.console, "filter_error": error,
         "flt": delivery_filter, "event_status": event_filter.status, "scope": event_filter.kind,
         "events": [presenters.event_row(e) for e in selectors.events_list(store, event_filter)],
         "deliveries": [presenters.delivery_row(d) for d in selectors.deliveries_list(store, delivery_filter)],
@@ -55,7 +55,7 @@ def delivery_page(request: HttpRequest, delivery_id: int) -> HttpResponse:
         return render(request, "console/problem.html", {"console": request.console, "title": "Not found",
                                                          "reason": "No such delivery for this store."}, status=404)
     return render(request, "ordergroove/activity_delivery.html",
-                  {"console": request.console, "tab": "activity", "d": presenters.delivery_detail(delivery)})
+                  {"console": request.console, "d": presenters.delivery_detail(delivery)})
 
 
 def _back(request: HttpRequest, flash: str) -> HttpResponseRedirect:

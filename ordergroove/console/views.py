@@ -76,7 +76,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                    for name in cron.FIELDS]
     secrets = {name: values[f"{name}_hint"] for name in SECRET_FIELDS}
     context = {
-        "console": console, "tab": "settings", "values": values, "errors": errors, "secrets": secrets,
+        "console": console, "values": values, "errors": errors, "secrets": secrets,
         "saved": request.GET.get("saved") if request.method == "GET" else None,
         "cron_fields": cron_fields, "environments": OrdergrooveSettings.Environment.choices,
         "owners": OrdergrooveSettings.Owner.choices, "payment_sources": OrdergrooveSettings.PaymentSource.choices,

@@ -176,10 +176,11 @@ def test_console_in_the_control_panel_iframe(live_server, control_panel, fake_bc
 
             # --- Check connection: success, then the exact failures ------------------------------------------
             app.locator("#check-ordergroove").click()
-            wait_for(lambda: "Connected" in app.locator("#check-ordergroove-result").inner_text(),
+            wait_for(lambda: "Working: Ordergroove accepted" in app.locator("#check-ordergroove-result").inner_text(),
                      what="Ordergroove check success")
             app.locator("#check-sftp").click()
-            wait_for(lambda: "Connected" in app.locator("#check-sftp-result").inner_text(), what="SFTP check success")
+            wait_for(lambda: "Working: logged in" in app.locator("#check-sftp-result").inner_text(),
+                     what="SFTP check success")
             page.screenshot(path=str(artifacts / "02-checks-succeeded.png"), full_page=True)
 
             app.locator("#hash_key").fill(OG_HASH_KEY[::-1])
