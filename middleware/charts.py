@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 16, 24  # room for the y labels, the counts over bars and the x labels
 
@@ -72,3 +77,23 @@ def bar_chart(categories: list[str], series: list[Series], *, title: str, unit: 
             "axis_left": LEFT, "axis_right": width - RIGHT, "axis_bottom": TOP + plot_h, "axis_top": TOP,
             "label_y": height - 6, "center_x": round(LEFT + plot_w / 2, 1), "center_y": round(TOP + plot_h / 2, 1),
             "series": totals, "rows": rows, "empty": top_value == 0}
+
+
+def daily_counts(rows: QuerySet, *, date_field: str, group_field: str, days: int) -> tuple[list[date], dict]:
+    """Rows per day (UTC) of the last `days` and per value of `group_field`: (the days, {value: [count a day]}),
+    in one GROUP BY query."""
+    start = timezone.now().date() - timedelta(days=days - 1)
+    dates = [start + timedelta(days=i) for i in range(days)]
+    index = {day: i for i, day in enumerate(dates)}
+    counts: dict = {}
+    grouped = (rows.filter(**{f"{date_field}__date__gte": start}).annotate(day=TruncDate(date_field))
+               .values("day", group_field).annotate(n=Count("pk")))
+    for row in grouped:
+        if row["day"] in index:
+            counts.setdefault(row[group_field], [0] * days)[index[row["day"]]] += row["n"]
+    return dates, counts
+
+
+def day_labels(dates: list[date]) -> list[str]:
+    """"Nov 24", "25", …, "Dec 01", "02": the month where it starts or changes, the day number elsewhere."""
+    return [f"{day:%b %d}" if i == 0 or day.day == 1 else f"{day:%d}" for i, day in enumerate(dates)]

@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from bigcommerce_app.models import Store
@@ -55,20 +53,13 @@ def runs_recent(store: Store, limit: int = 20) -> list[FeedRun]:
 
 def runs_chart(store: Store, days: int = 14) -> dict:
     """Feed runs per day (UTC) of the last `days`, succeeded and failed, as an inline SVG bar chart."""
-    today = timezone.now().date()
-    start = today - timedelta(days=days - 1)
-    counts = {start + timedelta(days=i): {"succeeded": 0, "failed": 0} for i in range(days)}
-    rows = (FeedRun.objects.filter(store=store, created_at__date__gte=start,
-                                   status__in=(FeedRun.Status.SUCCEEDED, FeedRun.Status.FAILED))
-            .annotate(day=TruncDate("created_at")).values("day", "status").annotate(n=Count("pk")))
-    for row in rows:
-        if row["day"] in counts:
-            counts[row["day"]][row["status"]] += row["n"]
-    labels = [f"{day:%b %d}" if i == 0 or day.day == 1 else f"{day:%d}" for i, day in enumerate(counts)]
-    succeeded = charts.Series("runs succeeded", [c["succeeded"] for c in counts.values()], "success")
-    failed = charts.Series("runs failed", [c["failed"] for c in counts.values()], "danger")
-    return charts.bar_chart(labels, [succeeded, failed],
-                            title=f"Product feed runs per day, last {days} days", unit="day", height=180)
+    dates, counts = charts.daily_counts(FeedRun.objects.filter(store=store), date_field="created_at",
+                                        group_field="status", days=days)
+    zero = [0] * days
+    return charts.bar_chart(charts.day_labels(dates), [
+        charts.Series("runs succeeded", counts.get(FeedRun.Status.SUCCEEDED, zero), "success"),
+        charts.Series("runs failed", counts.get(FeedRun.Status.FAILED, zero), "danger"),
+    ], title=f"Product feed runs per day, last {days} days", unit="day", height=180)
 
 
 def run_active(store: Store) -> FeedRun | None:

@@ -112,10 +112,8 @@ def daily_counts(store: Store, days: int = 14) -> list[dict]:
 
 def chart(days: list[dict]) -> dict:
     """The Activity chart: per day, webhooks received, Ordergroove calls delivered and failed (middleware.charts)."""
-    categories = [f"{day['date']:%b %d}" if index == 0 or day["date"].day == 1 else f"{day['date']:%d}"
-                  for index, day in enumerate(days)]
-    return charts.bar_chart(categories, [charts.Series("webhooks received", [d["events"] for d in days]),
-                                         charts.Series("calls delivered", [d["succeeded"] for d in days], "success"),
-                                         charts.Series("calls failed", [d["failed"] for d in days], "danger")],
-                            title=f"BigCommerce webhooks and Ordergroove calls per day, last {len(days)} days",
-                            unit="day")
+    return charts.bar_chart(charts.day_labels([day["date"] for day in days]), [
+        charts.Series("webhooks received", [d["events"] for d in days]),
+        charts.Series("calls delivered", [d["succeeded"] for d in days], "success"),
+        charts.Series("calls failed", [d["failed"] for d in days], "danger"),
+    ], title=f"BigCommerce webhooks and Ordergroove calls per day, last {len(days)} days", unit="day")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from bigcommerce_app.models import Store
+from middleware import charts
 from ordergroove.models import OrdergrooveEvent, OrderPlacement
 
 
@@ -57,3 +58,14 @@ def activity_for(store: Store, *, order: str = "", customer: str = "", limit: in
     else:
         events = events_recent(store, limit=limit)
     return {"events": list(events), "placements": list(placements.order_by("-created_at")[:limit])}
+
+
+def placements_chart(store: Store, days: int = 14) -> dict:
+    """Recurring orders Ordergroove sent per day (UTC) of the last `days`: placed and failed."""
+    dates, counts = charts.daily_counts(OrderPlacement.objects.filter(store=store), date_field="created_at",
+                                        group_field="state", days=days)
+    zero = [0] * days
+    return charts.bar_chart(charts.day_labels(dates), [
+        charts.Series("orders placed", counts.get(OrderPlacement.State.SUCCEEDED, zero), "success"),
+        charts.Series("orders failed", counts.get(OrderPlacement.State.FAILED, zero), "danger"),
+    ], title=f"Recurring orders from Ordergroove per day, last {days} days", unit="day", height=180)

@@ -48,6 +48,7 @@ def console_events(request: HttpRequest) -> HttpResponse:
     context = selectors.activity_for(store, order=order, customer=customer)
     return render(request, "ordergroove/events.html", {
         "console": request.console, "order": order, "customer": customer,
+        "placements_chart": selectors.placements_chart(store),
         "webhook_url": f"{settings.APP_URL}/webhooks/ordergroove?store={store.store_hash}",
         "placement_url": f"{settings.APP_URL}/ordergroove/order-placement", **context,
     })

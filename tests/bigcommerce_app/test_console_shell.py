@@ -109,7 +109,8 @@ def test_the_overview_speaks_the_merchants_words(client, store, console_token):
 
 
 def test_charts_are_drawn_by_the_server_with_axes_and_nothing_loads_from_outside(client, store, console_token):
-    for path, chart_id in (("/console/activity/", "activity-chart"), ("/console/feeds/", "feed-runs-chart")):
+    for path, chart_id in (("/console/activity/", "activity-chart"), ("/console/feeds/", "feed-runs-chart"),
+                           ("/console/ordergroove-events/", "placements-chart")):
         html = client.get(path, {"t": console_token}).content.decode()
         assert f'aria-labelledby="{chart_id}-title {chart_id}-desc"' in html, path
         assert f'<desc id="{chart_id}-desc">' in html and 'data-tick="0"' in html and "Show the numbers" in html

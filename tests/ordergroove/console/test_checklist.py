@@ -9,6 +9,7 @@ import pytest
 
 from bigcommerce_app.inbox.services import inbound_event_process
 from feeds.feed import services as feed_services
+from feeds.feed.selectors import runs_chart
 from feeds.models import FeedRun
 from ordergroove.console.checklist import setup_checklist
 from ordergroove.models import Delivery
@@ -56,6 +57,9 @@ def test_a_fully_set_up_store_has_every_step_done(client, console_api, console_t
     assert _states(html) == dict.fromkeys(STEPS, "done")
     assert "7 of 7 done" in html and 'data-complete="1"' in html
     assert f"Order #{order['id']} reached Ordergroove." in html and "1 product eligible for subscriptions." in html
+    # The feed runs chart counts today's good upload in today's bar.
+    chart = runs_chart(store)
+    assert [s["total"] for s in chart["series"]] == [1, 0] and chart["rows"][-1]["values"] == [1, 0]
 
 
 def test_a_check_counts_until_a_setting_it_depended_on_changes(console_api, store, og_settings, fake_og):
