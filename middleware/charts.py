@@ -97,3 +97,11 @@ def daily_counts(rows: QuerySet, *, date_field: str, group_field: str, days: int
 def day_labels(dates: list[date]) -> list[str]:
     """"Nov 24", "25", …, "Dec 01", "02": the month where it starts or changes, the day number elsewhere."""
     return [f"{day:%b %d}" if i == 0 or day.day == 1 else f"{day:%d}" for i, day in enumerate(dates)]
+
+
+def daily_chart(rows: QuerySet, *, date_field: str, group_field: str, series: list[tuple[str, str, str]],
+                title: str, days: int = 14, height: int = 180) -> dict:
+    """A bar chart of `rows` per day: one series per (value of `group_field`, series name, tone)."""
+    dates, counts = daily_counts(rows, date_field=date_field, group_field=group_field, days=days)
+    return bar_chart(day_labels(dates), [Series(name, counts.get(value, [0] * days), tone)
+                                         for value, name, tone in series], title=title, unit="day", height=height)

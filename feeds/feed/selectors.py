@@ -53,13 +53,10 @@ def runs_recent(store: Store, limit: int = 20) -> list[FeedRun]:
 
 def runs_chart(store: Store, days: int = 14) -> dict:
     """Feed runs per day (UTC) of the last `days`, succeeded and failed, as an inline SVG bar chart."""
-    dates, counts = charts.daily_counts(FeedRun.objects.filter(store=store), date_field="created_at",
-                                        group_field="status", days=days)
-    zero = [0] * days
-    return charts.bar_chart(charts.day_labels(dates), [
-        charts.Series("runs succeeded", counts.get(FeedRun.Status.SUCCEEDED, zero), "success"),
-        charts.Series("runs failed", counts.get(FeedRun.Status.FAILED, zero), "danger"),
-    ], title=f"Product feed runs per day, last {days} days", unit="day", height=180)
+    return charts.daily_chart(FeedRun.objects.filter(store=store), date_field="created_at", group_field="status",
+                              series=[(FeedRun.Status.SUCCEEDED, "runs succeeded", "success"),
+                                      (FeedRun.Status.FAILED, "runs failed", "danger")],
+                              title=f"Product feed runs per day, last {days} days", days=days)
 
 
 def run_active(store: Store) -> FeedRun | None:

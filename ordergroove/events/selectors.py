@@ -62,10 +62,8 @@ def activity_for(store: Store, *, order: str = "", customer: str = "", limit: in
 
 def placements_chart(store: Store, days: int = 14) -> dict:
     """Recurring orders Ordergroove sent per day (UTC) of the last `days`: placed and failed."""
-    dates, counts = charts.daily_counts(OrderPlacement.objects.filter(store=store), date_field="created_at",
-                                        group_field="state", days=days)
-    zero = [0] * days
-    return charts.bar_chart(charts.day_labels(dates), [
-        charts.Series("orders placed", counts.get(OrderPlacement.State.SUCCEEDED, zero), "success"),
-        charts.Series("orders failed", counts.get(OrderPlacement.State.FAILED, zero), "danger"),
-    ], title=f"Recurring orders from Ordergroove per day, last {days} days", unit="day", height=180)
+    return charts.daily_chart(OrderPlacement.objects.filter(store=store), date_field="created_at",
+                              group_field="state",
+                              series=[(OrderPlacement.State.SUCCEEDED, "orders placed", "success"),
+                                      (OrderPlacement.State.FAILED, "orders failed", "danger")],
+                              title=f"Recurring orders from Ordergroove per day, last {days} days", days=days)
