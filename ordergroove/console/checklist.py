@@ -114,7 +114,8 @@ def storefront_ready(og: OrdergrooveSettings) -> tuple[bool, str]:
 
 def _storefront(og: OrdergrooveSettings) -> Step:
     ready, detail = storefront_ready(og)
-    return Step("storefront", "Storefront ready", ready, detail, "Open Settings", "/console/settings/#ordergroove-account")
+    return Step("storefront", "Storefront ready", ready, detail, "Open Settings",
+                "/console/settings/#ordergroove-account")
 
 
 def _first_purchase_post(store: Store) -> Step:
