@@ -67,6 +67,19 @@ ALERT_LABELS = {
     "feed_stale": "The product feed is stale",
 }
 
+# Where the merchant looks into (or fixes) each kind of alert.
+ALERT_LINKS = {
+    "ordergroove_delivery": ("See the failed calls", "/console/activity/?status=failed"),
+    "ordergroove_not_configured": ("Open Settings", "/console/settings/#ordergroove-account"),
+    "order_placement_failed": ("See the recurring orders", "/console/ordergroove-events/"),
+    "order_placement_unpaid_order": ("See the recurring orders", "/console/ordergroove-events/"),
+    "order_reject": ("See the recurring orders", "/console/ordergroove-events/"),
+    "order_generic_error": ("See the recurring orders", "/console/ordergroove-events/"),
+    "order_retryable_placement_failure": ("See the recurring orders", "/console/ordergroove-events/"),
+    "feed_failed": ("See the feed runs", "/console/feeds/"),
+    "feed_stale": ("See the feed runs", "/console/feeds/"),
+}
+
 CHECK_TARGETS = {"ordergroove": "Ordergroove", "sftp": "SFTP"}
 
 
@@ -87,6 +100,12 @@ def scopes_labelled(scope_field: str) -> list[dict[str, str]]:
 
 def alert_label(kind: str) -> str:
     return ALERT_LABELS.get(kind, _words(kind))
+
+
+def alert_link(kind: str) -> dict[str, str] | None:
+    """The console page where an alert of this kind is looked into, as {"text", "path"} (None: no such page)."""
+    link = ALERT_LINKS.get(kind)
+    return {"text": link[0], "path": link[1]} if link else None
 
 
 def audit_describe(event: AuditEvent) -> str:

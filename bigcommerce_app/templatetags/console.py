@@ -11,6 +11,7 @@ from bigcommerce_app import console_labels
 register = template.Library()
 
 register.filter("alert_label", console_labels.alert_label)
+register.filter("alert_link", console_labels.alert_link)
 register.filter("audit_describe", console_labels.audit_describe)
 register.filter("scope_label", console_labels.scope_label)
 

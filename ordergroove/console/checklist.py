@@ -36,7 +36,7 @@ class Step:
     state: str = TODO
 
 
-def _check_passed(store: Store, target: str, fields: frozenset[str]) -> AuditEvent | None:
+def check_passed(store: Store, target: str, fields: frozenset[str]) -> AuditEvent | None:
     """The latest check of `target` when it succeeded and no later settings save touched `fields`."""
     check = (AuditEvent.objects.filter(store=store, kind="connection_checked", detail__target=target)
              .order_by("-created_at").first())
@@ -47,6 +47,12 @@ def _check_passed(store: Store, target: str, fields: frozenset[str]) -> AuditEve
         if fields & set(save.detail.get("fields") or ()):
             return None
     return check
+
+
+def checks_verified(store: Store) -> dict[str, AuditEvent | None]:
+    """The standing successful check of each connection (None: never, failed last, or voided by a later save)."""
+    return {"ordergroove": check_passed(store, "ordergroove", OG_CHECK_FIELDS),
+            "sftp": check_passed(store, "sftp", SFTP_CHECK_FIELDS)}
 
 
 def _when(moment: datetime) -> str:
@@ -63,7 +69,7 @@ def _credentials(og: OrdergrooveSettings) -> Step:
 
 
 def _og_connection(store: Store) -> Step:
-    check = _check_passed(store, "ordergroove", OG_CHECK_FIELDS)
+    check = check_passed(store, "ordergroove", OG_CHECK_FIELDS)
     return Step("og_connection", "Ordergroove connection verified", check is not None,
                 f"Ordergroove accepted a signed request on {_when(check.created_at)}." if check
                 else "Press “Check Ordergroove connection” after saving the credentials.",
@@ -71,7 +77,7 @@ def _og_connection(store: Store) -> Step:
 
 
 def _sftp(store: Store, fs: FeedSettings) -> Step:
-    check = _check_passed(store, "sftp", SFTP_CHECK_FIELDS)
+    check = check_passed(store, "sftp", SFTP_CHECK_FIELDS)
     if check:
         detail = f"Logged in and listed /incoming on {_when(check.created_at)}."
     elif not fs.sftp_host or not fs.sftp_username:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from bigcommerce_app.console_auth import console_view
 from feeds import cron
 from ordergroove.console import selectors, services
+from ordergroove.console.checklist import checks_verified
 from ordergroove.console.serializers import SECRET_FIELDS, SettingsSerializer
 from ordergroove.models import OrdergrooveSettings
 
@@ -77,6 +78,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     secrets = {name: values[f"{name}_hint"] for name in SECRET_FIELDS}
     context = {
         "console": console, "values": values, "errors": errors, "secrets": secrets,
+        "verified": checks_verified(console.store),
         "saved": request.GET.get("saved") if request.method == "GET" else None,
         "cron_fields": cron_fields, "environments": OrdergrooveSettings.Environment.choices,
         "owners": OrdergrooveSettings.Owner.choices, "payment_sources": OrdergrooveSettings.PaymentSource.choices,

@@ -28,6 +28,8 @@ def test_an_acknowledged_alert_leaves_every_page_and_is_audited(client, store, c
         assert _banners(client.get(path, {"t": console_token}).content.decode()) == [str(alert.pk)], path
     html = client.get("/console/activity/", {"t": console_token}).content.decode()
     assert "Ordergroove rejected a recurring order" in html and 'data-acknowledge="' in html  # a label, not a code
+    link = re.search(r'<a href="([^"]+)" data-alert-link>See the recurring orders</a>', html)
+    assert link and link.group(1).startswith("/console/ordergroove-events/?t=")  # where to look into it
 
     response = client.post(f"/console/alerts/{alert.pk}/acknowledge", {"t": console_token,
                                                                        "next": "/console/activity/"})

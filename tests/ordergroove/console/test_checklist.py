@@ -62,14 +62,22 @@ def test_a_fully_set_up_store_has_every_step_done(client, console_api, console_t
     assert [s["total"] for s in chart["series"]] == [1, 0] and chart["rows"][-1]["values"] == [1, 0]
 
 
-def test_a_check_counts_until_a_setting_it_depended_on_changes(console_api, store, og_settings, fake_og):
+def test_a_check_counts_until_a_setting_it_depended_on_changes(client, console_api, console_token, store,
+                                                               og_settings, fake_og):
+    verified = re.compile(r'<span data-verified="ordergroove">(.*?)</span>')
+    html = client.get("/console/settings/", {"t": console_token}).content.decode()
+    assert verified.search(html).group(1) == "Not verified since the credentials were last saved."
     assert console_api.post("/console/api/settings/check/ordergroove").json()["ok"] is True
     assert {s.key: s.state for s in setup_checklist(store)["steps"]}["og_connection"] == "done"
+    html = client.get("/console/settings/", {"t": console_token}).content.decode()
+    assert verified.search(html).group(1).startswith("Last verified ")  # shown next to the button
     console_api.patch("/console/api/settings", {"free_shipping_enabled": False})  # unrelated: still verified
     assert {s.key: s.state for s in setup_checklist(store)["steps"]}["og_connection"] == "done"
     console_api.patch("/console/api/settings", {"hash_key": OG_HASH_KEY[::-1]})
     step = {s.key: s for s in setup_checklist(store)["steps"]}["og_connection"]
     assert step.state == "next" and "Check Ordergroove connection" in step.detail
+    html = client.get("/console/settings/", {"t": console_token}).content.decode()
+    assert verified.search(html).group(1).startswith("Not verified")
 
 
 def test_a_failed_check_does_not_verify(console_api, store, og_settings, fake_og):
