@@ -369,6 +369,39 @@ class BigCommerceClient:
         return (self.get_json(f"/v3/orders/{int(order_id)}/transactions") or {}).get("data") or []
 
 
+    # Scripts and Pages (storefront content, issue 13; scope store_v2_content, checkout scripts also
+    # store_content_checkout) ----------------------------------------------------------------------------------
+    def scripts(self) -> list[dict]:
+        """The scripts this app's API account created on the store (`/v3/content/scripts`)."""
+        return list(self.v3_list("/v3/content/scripts"))
+
+    def script_create(self, body: dict) -> dict:
+        return (self.post_json("/v3/content/scripts", body) or {}).get("data") or {}
+
+    def script_update(self, script_uuid: str, body: dict) -> dict:
+        return (self.put_json(f"/v3/content/scripts/{quote(str(script_uuid), safe='')}", body) or {}).get("data") or {}
+
+    def script_delete(self, script_uuid: str) -> None:
+        self.delete(f"/v3/content/scripts/{quote(str(script_uuid), safe='')}")
+
+    def pages(self) -> list[dict]:
+        return list(self.v3_list("/v3/content/pages"))
+
+    def page_create(self, body: dict) -> dict:
+        """Pages V3 creates one or more pages; we send one and read it back from `data` (a list or an object)."""
+        data = (self.post_json("/v3/content/pages", body) or {}).get("data")
+        if isinstance(data, list):
+            return data[0] if data else {}
+        return data or {}
+
+    def page_update(self, page_id: int, body: dict) -> dict:
+        data = (self.put_json(f"/v3/content/pages/{int(page_id)}", body) or {}).get("data")
+        return (data[0] if data else {}) if isinstance(data, list) else (data or {})
+
+    def page_delete(self, page_id: int) -> None:
+        self.delete(f"/v3/content/pages/{int(page_id)}")
+
+
 def client_for_store(store) -> BigCommerceClient:
     """A client for a Store row; a 401 marks the store as needing re-authorization (bigcommerce.md §8.8)."""
     from bigcommerce_app import services  # local: services import this module

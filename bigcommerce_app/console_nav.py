@@ -28,6 +28,7 @@ TABS: tuple[Tab, ...] = (
     Tab("settings", "Settings", "/console/settings/"),
     Tab("products", "Import / Export", "/console/products/"),
     Tab("feeds", "Product feed", "/console/feeds/"),
+    Tab("storefront", "Storefront", "/console/storefront/"),
     Tab("activity", "Activity", "/console/activity/"),
     Tab("ordergroove-events", "Ordergroove events", "/console/ordergroove-events/"),
 )

@@ -185,3 +185,56 @@ class InboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} #{self.resource_id} ({self.status})"
+
+
+class StorefrontScript(models.Model):
+    """What we believe BigCommerce holds for one of our storefront scripts (Scripts API), one row per store and
+    placement (`key`), refreshed by the storefront content reconcile (install, load, daily, settings change)."""
+
+    class State(models.TextChoices):
+        INSTALLED = "installed", "Installed"
+        MISSING = "missing", "Missing"
+        REMOVED = "removed", "Removed"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="storefront_scripts")
+    key = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    bc_uuid = models.CharField(max_length=64, blank=True, default="")
+    visibility = models.CharField(max_length=32, blank=True, default="")
+    location = models.CharField(max_length=16, blank=True, default="")
+    # sha256 of the script tag as last written to BigCommerce: the console calls a script "outdated" when the tag
+    # the service would write now differs (a new script version, a changed setting) and no reconcile ran yet.
+    html_digest = models.CharField(max_length=64, blank=True, default="")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.MISSING)
+    last_action = models.CharField(max_length=255, blank=True, default="")
+    last_error = models.TextField(blank=True, default="")
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "key"], name="uniq_store_storefront_script")]
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} script of {self.store_id}"
+
+
+class StorefrontPage(models.Model):
+    """One web page we created through the Pages API (the Subscription Manager page)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="storefront_pages")
+    key = models.CharField(max_length=64)
+    name = models.CharField(max_length=100)
+    bc_page_id = models.BigIntegerField(null=True, blank=True)
+    url = models.CharField(max_length=255, blank=True, default="")
+    state = models.CharField(max_length=16, choices=StorefrontScript.State.choices,
+                             default=StorefrontScript.State.MISSING)
+    last_action = models.CharField(max_length=255, blank=True, default="")
+    last_error = models.TextField(blank=True, default="")
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "key"], name="uniq_store_storefront_page")]
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} page of {self.store_id}"

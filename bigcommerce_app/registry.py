@@ -44,3 +44,19 @@ def scopes_for(store) -> list[str]:
     scopes = set(BASE_SCOPES)
     scopes.update(r.scope for r in _registry.values() if r.enabled_for(store))
     return sorted(scopes)
+
+
+# --- Storefront content (Scripts API and Pages API, issue 13) ------------------------------------------------
+
+_storefront_provider: Callable[[Any], Any] | None = None
+
+
+def register_storefront_content(provider: Callable[[Any], Any]) -> None:
+    """`provider(store)` answers a bigcommerce_app.storefront_content.StorefrontContent: which scripts and pages
+    the store should hold at BigCommerce, and every name the provider owns (so ones no longer wanted go)."""
+    global _storefront_provider
+    _storefront_provider = provider
+
+
+def storefront_content_for(store) -> Any | None:
+    return _storefront_provider(store) if _storefront_provider else None

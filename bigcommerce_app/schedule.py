@@ -5,6 +5,11 @@ BEAT_SCHEDULE: dict = {
         "task": "bigcommerce_app.webhooks_reconcile_all",
         "schedule": 24 * 3600,
     },
+    # Our storefront script and Subscription Manager page, re-created if the merchant deleted them (issue 13).
+    "bigcommerce-storefront-content-reconcile": {
+        "task": "bigcommerce_app.storefront_content_reconcile_all",
+        "schedule": 24 * 3600,
+    },
     # Inbox events the broker never got or a dead worker left behind (issue 4).
     "bigcommerce-inbox-sweep": {
         "task": "bigcommerce_app.inbound_events_sweep",

@@ -22,6 +22,7 @@ from bigcommerce_app.models import (
     new_webhook_token,
 )
 from bigcommerce_app.signed_payload import SignedPayload
+from bigcommerce_app.storefront_content import storefront_content_forget, storefront_content_reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def store_install(*, code: str, scope: str, context: str, account_uuid: str = ""
               scope=store.scope, account_uuid=store.account_uuid)
     webhooks_register(store)
     storefront_origins_refresh(store)
+    storefront_content_reconcile(store)
     return store, installer
 
 
@@ -124,6 +126,7 @@ def store_load(payload: SignedPayload) -> StoreUser:
     if store.status == Store.Status.INSTALLED:
         webhooks_register(store)
         storefront_origins_refresh(store)
+        storefront_content_reconcile(store)
     return user
 
 
@@ -142,6 +145,7 @@ def store_uninstall(payload: SignedPayload) -> Store:
         store.save()
         secrets_purge(store)
         WebhookSubscription.objects.filter(store=store).update(is_active=False, bc_hook_id=None)
+        storefront_content_forget(store)
         audit(store, "uninstalled", actor=payload.user_email, user_id=payload.user_id)
     return store
 

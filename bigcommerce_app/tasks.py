@@ -20,6 +20,19 @@ def webhooks_reconcile_all() -> int:
     return count
 
 
+@shared_task(name="bigcommerce_app.storefront_content_reconcile_all")
+def storefront_content_reconcile_all() -> int:
+    """A merchant may delete our script or page in the control panel: put it back daily (DECISIONS §4.3)."""
+    from bigcommerce_app.models import Store
+    from bigcommerce_app.storefront_content import storefront_content_reconcile
+
+    count = 0
+    for store in Store.objects.filter(status=Store.Status.INSTALLED).iterator():
+        storefront_content_reconcile(store)
+        count += 1
+    return count
+
+
 @shared_task(name="bigcommerce_app.inbound_events_prune")
 def inbound_events_prune() -> int:
     from bigcommerce_app.services import inbound_events_prune as prune

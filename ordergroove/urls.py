@@ -6,4 +6,5 @@ urlpatterns: list = [
     # ordergroove.storefront.urls is included first by middleware/urls.py (hot path).
     path("", include("ordergroove.console.urls")),
     path("", include("ordergroove.activity.urls")),
+    path("", include("ordergroove.storefront_script.urls")),
 ]

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import audit, webhooks_register
+from bigcommerce_app.storefront_content import storefront_content_reconcile
 from feeds.models import FeedSettings
 from feeds.sftp import sftp_check
 from ordergroove.client import OrdergrooveClient
@@ -23,6 +24,8 @@ PRESET_FIELDS = (*ENDPOINT_FIELDS, "sftp_host")
 # What a good "Check Ordergroove connection" proves, and what it cannot (CheckResult.detail, for automation).
 OG_PROVEN = ["credentials accepted", "merchant found", "API endpoint reachable"]
 OG_NOT_PROVEN = ["application API key", "webhook verification key", "legacy and subscription endpoints"]
+# Settings the registered storefront script tag depends on.
+STOREFRONT_FIELDS = frozenset({"merchant_id", "static_domain", "subscriptions_owned_by"})
 
 
 class SettingsInvalid(Exception):
@@ -72,6 +75,8 @@ def settings_update(store: Store, data: dict, *, actor: str = "", from_form: boo
             audit(store, "settings_updated", actor=actor, fields=sorted(changed))
     if "incremental_updates_enabled" in changed:
         webhooks_register(store)  # (un)subscribe the product and SKU hooks now, not at the next load
+    if STOREFRONT_FIELDS.intersection(changed):
+        storefront_content_reconcile(store)  # the storefront script's tag carries these values (issue 13)
     return changed
 
 

@@ -4,5 +4,6 @@ from ordergroove.models.deliveries import CustomerSyncState, Delivery, DeliveryA
 from ordergroove.models.events import OrdergrooveEvent  # noqa: F401
 from ordergroove.models.placements import OrderPlacement  # noqa: F401
 from ordergroove.models.settings import ENVIRONMENT_PRESETS, OrdergrooveSettings
+from ordergroove.models.storefront import StorefrontSettings
 
-__all__ = ["ENVIRONMENT_PRESETS", "OrdergrooveSettings"]
+__all__ = ["ENVIRONMENT_PRESETS", "OrdergrooveSettings", "StorefrontSettings"]

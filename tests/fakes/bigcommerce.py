@@ -24,12 +24,14 @@ import jwt
 import requests
 
 from tests.fakes.base import FakeServer, Request, Response
+from tests.fakes.bigcommerce_content import register_content_routes
 
 DEFAULT_SCOPE = (
     "store_v2_orders store_v2_products_read_only store_v2_customers_read_only "
     "store_stored_payment_instruments_read_only store_payments_methods_read "
     "store_payments_access_token_create store_v2_marketing store_v2_information_read_only "
-    "store_channel_settings_read_only store_sites_read_only store_v2_transactions_read_only"
+    "store_channel_settings_read_only store_sites_read_only store_v2_transactions_read_only "
+    "store_v2_content store_content_checkout"
 )
 
 
@@ -63,6 +65,9 @@ class FakeStore:
     # Payment outcome for the next charges: "success", "declined", "expired", "do_not_retry", "error".
     payment_outcome: str = "success"
     info: dict = field(default_factory=dict)
+    scripts: dict[str, dict] = field(default_factory=dict)  # Scripts API, by uuid
+    pages: dict[int, dict] = field(default_factory=dict)  # Pages API, by id
+    cookie_consent: bool = False  # a consent banner hides scripts of consent_category "unknown"
 
 
 class FakeBigCommerce(FakeServer):
@@ -388,6 +393,7 @@ class FakeBigCommerce(FakeServer):
         r("GET", s + r"/v2/coupons", self.api(self.h_coupons))
         r("DELETE", s + r"/v2/coupons/(?P<id>\d+)", self.api(self.h_coupon_delete))
         r("POST", r"/payments-host/stores/(?P<hash>[a-z0-9]+)/payments", self.h_payment)
+        register_content_routes(self, s)
 
     # Auth / rate-limit wrapper ---------------------------------------------------------------------------
     def _rate_headers(self, store_hash: str) -> tuple[dict[str, str], bool]:

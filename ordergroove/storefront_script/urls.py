@@ -1,0 +1,8 @@
+from django.urls import path
+
+from ordergroove.storefront_script import views
+
+urlpatterns = [
+    path("storefront/<str:version>/ordergroove.js", views.script_file, name="storefront-script"),
+    path("console/storefront/", views.storefront_page, name="console-storefront"),
+]
