@@ -36,6 +36,7 @@ from urllib.parse import unquote
 
 from ordergroove import crypto, signatures
 from tests.fakes.base import FakeServer, Request, Response
+from tests.fakes.ordergroove_msi import register_msi_routes
 
 AUTH_FAILED = {"detail": "Authentication Failed"}
 NOT_FOUND = {"detail": "Unable to find requested asset."}
@@ -145,7 +146,7 @@ class FakeOrdergroove(FakeServer):
 
     def settings_values(self) -> dict[str, str]:
         return {"api_url": f"{self.url}/rest", "legacy_api_url": f"{self.url}/legacy",
-                "subscription_api_url": f"{self.url}/sc/subscription/create"}
+                "subscription_api_url": f"{self.url}/sc/subscription/create", "static_domain": self.url}
 
     def configure(self, og_settings, *, merchant_id: str = "ogmerchant1",
                   hash_key: str = "Mt!ZQ45q&GHsgiRD8{NB-_h87#rjvbn0",
@@ -168,6 +169,7 @@ class FakeOrdergroove(FakeServer):
         self.route("GET", r"/rest/customers/(?P<user_id>[^/]+)/", self.h_customer)
         self.route("GET", r"/rest/subscriptions/", self.h_subscriptions)
         self.route("POST", r"/legacy/customer/update_payment_default/?", self.h_update_payment_default)
+        register_msi_routes(self)  # the static domain's Subscription Manager stub
 
     # --- Authentication ---------------------------------------------------------------------------------------
     def _authenticate(self, request: Request, *, customer: str | None = None,

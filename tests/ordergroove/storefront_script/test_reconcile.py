@@ -84,7 +84,8 @@ def test_load_recreates_a_script_the_merchant_deleted(client, configured, fake_b
 
 def test_a_duplicate_made_elsewhere_is_removed_on_load(client, configured, fake_bc):
     original = scripts_at(fake_bc)["Ordergroove storefront"]
-    fake_bc.stores["abc123"].scripts["00000000-0000-4000-8000-000000000001"] = {**original, "uuid": "00000000-0000-4000-8000-000000000001"}
+    copy = "00000000-0000-4000-8000-000000000001"
+    fake_bc.stores["abc123"].scripts[copy] = {**original, "uuid": copy}
     load(client, fake_bc)
     assert [s["name"] for s in fake_bc.stores["abc123"].scripts.values()].count("Ordergroove storefront") == 1
 
