@@ -177,7 +177,8 @@ def test_the_store_keeps_selling_when_the_service_is_down(shop, shopper, live_se
     live_service.server.shutdown()
     live_service.server.server_close()
     one.context.clear_cookies(name="og_auth")
-    for path in ("/", "/account.php?action=payment_methods", "/cart.php?action=add&product_id=%d" % shop.leash["id"]):
+    add_leash = f"/cart.php?action=add&product_id={shop.leash['id']}"
+    for path in ("/", "/account.php?action=payment_methods", add_leash):
         one.page.goto(shop.url + path)
         one.page.wait_for_load_state("networkidle")
     assert one.page.is_visible(".cart-actions a")  # the theme's page, working: the cart goes on to checkout
