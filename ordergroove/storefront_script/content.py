@@ -22,8 +22,8 @@ MAX_ONE_TIME_LABELS = 50  # distinct labels of one-time options; keeps the tag f
 
 
 def storefront_settings(store: Store) -> StorefrontSettings:
-    row, _ = StorefrontSettings.objects.get_or_create(store=store)
-    return row
+    """The store's row, or the defaults (unsaved) for a store that never changed them: a read, never a write."""
+    return StorefrontSettings.objects.filter(store=store).first() or StorefrontSettings(store=store)
 
 
 def one_time_labels(store: Store) -> list[str]:

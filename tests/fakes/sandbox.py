@@ -13,6 +13,8 @@ import requests
 from tests.fakes.bigcommerce import FakeBigCommerce
 from tests.fakes.ordergroove import FakeOrdergroove
 from tests.fakes.sftp import FakeSftpServer
+from tests.fakes.storefront import FakeStorefront
+from tests.fakes.storefront.server import DEFAULT_PASSWORD
 
 DEMO_STORE = "sandbox1"
 DEMO_CUSTOMER_ID = 501
@@ -29,6 +31,7 @@ class Sandbox:
         self.bigcommerce = FakeBigCommerce(client_id=self.client_id, client_secret=self.client_secret)
         self.ordergroove = None
         self.sftp = None
+        self.storefront = None
 
     def start(self) -> dict[str, str]:
         """Start the fakes; returns the environment the service's processes need to talk to them."""
@@ -36,6 +39,7 @@ class Sandbox:
         self.bigcommerce.redirect_uri = f"{self.app_url}/bigcommerce/auth"
         self.ordergroove = FakeOrdergroove().start()
         self.sftp = FakeSftpServer(root=self.var_dir / "sandbox-sftp").start()
+        self.storefront = FakeStorefront(self.bigcommerce, DEMO_STORE, self.client_id).start()
         return {
             "BIGCOMMERCE_CLIENT_ID": self.client_id,
             "BIGCOMMERCE_CLIENT_SECRET": self.client_secret,
@@ -46,10 +50,11 @@ class Sandbox:
 
     def extra_urls(self) -> dict[str, str]:
         return {"fake Ordergroove": self.ordergroove.url,
+                f"demo storefront (sign in as shopper@example.com / {DEFAULT_PASSWORD})": self.storefront.url,
                 "loopback SFTP (files land in var/sandbox-sftp/incoming)": f"sftp://127.0.0.1:{self.sftp.port}"}
 
     def stop(self) -> None:
-        for server in (self.bigcommerce, self.ordergroove, self.sftp):
+        for server in (self.bigcommerce, self.ordergroove, self.sftp, self.storefront):
             if server is not None:
                 server.stop()
 
@@ -70,7 +75,11 @@ class Sandbox:
     def install_demo_store(self) -> str:
         """Install the demo store through the real auth callback, point its settings at the fakes and return
         a load URL that opens its console (valid for 24 hours)."""
-        self.bigcommerce.add_store(DEMO_STORE, name="Sandbox Pet Store")
+        fake_store = self.bigcommerce.add_store(DEMO_STORE, name="Sandbox Pet Store")
+        # The demo storefront is the store's channel site, so the service answers CORS for it.
+        fake_store.info["secure_url"] = self.storefront.url
+        fake_store.sites[1] = {"id": 1, "channel_id": 1, "url": self.storefront.url,
+                               "urls": [{"url": self.storefront.url, "type": "primary"}]}
         self.seed_catalog()
         params = self.bigcommerce.issue_code(DEMO_STORE, user_email="owner@sandbox.example",
                                              owner_email="owner@sandbox.example", user_id=1, owner_id=1)
@@ -81,7 +90,13 @@ class Sandbox:
         self.configure_demo_settings()
         token = self.bigcommerce.signed_payload_jwt(DEMO_STORE, user_id=1, user_email="owner@sandbox.example",
                                                     owner_id=1, owner_email="owner@sandbox.example")
-        return f"{self.app_url}/bigcommerce/load?{urlencode({'signed_payload_jwt': token})}"
+        load_url = f"{self.app_url}/bigcommerce/load?{urlencode({'signed_payload_jwt': token})}"
+        # The merchant opens the app once: the load installs the storefront script and the Subscription Manager
+        # page through the (fake) Scripts and Pages APIs, as on a real store.
+        response = requests.get(load_url, allow_redirects=False, timeout=30)
+        if response.status_code != 302:
+            raise RuntimeError(f"Demo load failed: HTTP {response.status_code} {response.text[:300]}")
+        return load_url
 
     def place_demo_order(self) -> int:
         """A storefront checkout in the fake BigCommerce (one subscribed line, one one-time line) and its
@@ -108,7 +123,7 @@ class Sandbox:
         host key, and the product subscription settings a CSV import would have produced."""
         from bigcommerce_app.models import Store
         from feeds.models import FeedSettings, ProductSubscriptionSetting
-        from ordergroove.models import OrdergrooveSettings
+        from ordergroove.models import OrdergrooveSettings, StorefrontSettings
 
         store = Store.objects.get(store_hash=DEMO_STORE)
         og, _ = OrdergrooveSettings.objects.get_or_create(store=store)
@@ -118,6 +133,7 @@ class Sandbox:
         self.ordergroove.configure(og, merchant_id=DEMO_MERCHANT_ID, hash_key=DEMO_HASH_KEY,
                                    api_key="sandbox-api-key-0001")
         self.ordergroove.add_customer(DEMO_MERCHANT_ID, DEMO_CUSTOMER_ID, email="shopper@example.com")
+        StorefrontSettings.objects.update_or_create(store=store, defaults={"subscription_page_enabled": True})
         self.ordergroove.add_subscription(DEMO_MERCHANT_ID, DEMO_CUSTOMER_ID)
 
         feed, _ = FeedSettings.objects.get_or_create(store=store)

@@ -52,6 +52,9 @@ def test_run_command_serves_the_sandbox_console_and_runs_tasks_async(tmp_path):
         assert requests.get(f"{app_url}/healthz", timeout=5).json() == {"status": "ok"}
         page = requests.get(console_url, timeout=10)
         assert page.status_code == 200 and "Store sandbox1" in page.text
+        # The demo storefront carries the storefront script the service installed through the Scripts API.
+        shop_url = re.search(r"demo storefront \(sign in as [^)]*\) at (\S+)", log_path.read_text()).group(1)
+        assert f'data-og-app="{app_url}"' in requests.get(shop_url + "/", timeout=10).text
         assert (tmp_path / "var" / "db.sqlite3").exists()  # embedded database
         assert (tmp_path / "var" / "broker").is_dir()  # embedded broker
 
