@@ -80,9 +80,9 @@ def shop(fake_bc, live_service, fake_og, install_store, client, settings):
     storefront.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One browser for the session. Playwright's sync API keeps an event loop running on this thread, which
+    """One browser per test module (its event loop must end before other modules start their own). Playwright's sync API keeps an event loop running on this thread, which
     Django takes for an async context; the tests' database calls are plain synchronous ones, so allow them."""
     from playwright.sync_api import sync_playwright
 

@@ -26,6 +26,7 @@ MSI_PATH = "/account/manage-subscriptions/"
 
 
 def test_the_pages_carry_only_the_script_the_service_registered(shop, shopper, fake_bc):
+    fake_bc.stores[STORE].cookie_consent = True  # a consent banner drops only "unknown"-category scripts
     one = shopper()
     one.visit("/")
     tags = one.page.eval_on_selector_all("script[data-og-app]", "els => els.map(e => e.dataset.ogPage)")
