@@ -19,6 +19,9 @@ STOREFRONT_SCRIPT = "Ordergroove storefront"
 CHECKOUT_SCRIPT = "Ordergroove checkout"
 PAGE_NAME = "Ordergroove Subscription Manager"
 MAX_ONE_TIME_LABELS = 50  # distinct labels of one-time options; keeps the tag far below the 64 KB html limit
+# Products read for those labels: merchants reuse one label ("One-time purchase"), and an app load must not read
+# a whole 100k-product catalog; the script also treats any "One-time…" label as one-time.
+MAX_PRODUCTS_SCANNED = 2000
 
 
 def storefront_settings(store: Store) -> StorefrontSettings:
@@ -31,8 +34,8 @@ def one_time_labels(store: Store) -> list[str]:
     CSV, so the checkout script recognises a subscription line by what the cart API shows (DECISIONS §3.7)."""
     labels: set[str] = set()
     rows = ProductSubscriptionSetting.objects.filter(store=store, autoship_eligible=True).values_list(
-        "frequencies", flat=True)
-    for frequencies in rows.iterator():
+        "frequencies", flat=True)[:MAX_PRODUCTS_SCANNED]
+    for frequencies in rows:
         for option in frequencies or []:
             if not int(option.get("every") or 0) and option.get("name"):
                 labels.add(str(option["name"]).strip()[:100])

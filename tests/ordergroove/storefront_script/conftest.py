@@ -82,8 +82,9 @@ def shop(fake_bc, live_service, fake_og, install_store, client, settings):
 
 @pytest.fixture(scope="module")
 def chromium():
-    """One browser per test module (its event loop must end before other modules start their own). Playwright's sync API keeps an event loop running on this thread, which
-    Django takes for an async context; the tests' database calls are plain synchronous ones, so allow them."""
+    """One browser per test module (its event loop must end before other modules start their own).
+    Playwright's sync API keeps an event loop running on this thread, which Django takes for an async
+    context; the tests' database calls are plain synchronous ones, so allow them."""
     from playwright.sync_api import sync_playwright
 
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

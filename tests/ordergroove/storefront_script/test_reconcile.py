@@ -8,6 +8,7 @@ import gzip
 import threading
 
 import pytest
+import requests
 from django.db import connection
 
 from bigcommerce_app.models import StorefrontPage, StorefrontScript
@@ -207,3 +208,23 @@ def test_two_concurrent_loads_never_create_two_scripts(configured, fake_bc):
     assert not errors
     names = sorted(s["name"] for s in fake_bc.stores["abc123"].scripts.values())
     assert names == ["Ordergroove checkout", "Ordergroove storefront"]
+
+
+def test_the_fake_scripts_and_pages_apis_validate_as_the_reference_says(fake_bc):
+    """What the fake refuses (so the service's requests are checked against the reference, not just accepted)."""
+    store = fake_bc.add_store("xyz789")
+    store.access_token = "t0ken"
+    store.scope = "store_v2_content"
+    url, headers = f"{fake_bc.url}/stores/xyz789/v3/content", {"X-Auth-Token": "t0ken"}
+    tag = {"name": "x", "kind": "script_tag", "html": "<script src='a.js'></script>", "visibility": "storefront"}
+    assert requests.post(f"{url}/scripts", json=tag, headers=headers, timeout=5).status_code == 200
+    for bad in ({**tag, "html": "<script></script><script></script>"}, {**tag, "visibility": "everywhere"},
+                {**tag, "consent_category": "maybe"}, {**tag, "name": ""}, {**tag, "html": "x" * 70000}):
+        assert requests.post(f"{url}/scripts", json=bad, headers=headers, timeout=5).status_code == 422, bad
+    checkout = requests.post(f"{url}/scripts", json={**tag, "visibility": "checkout"}, headers=headers, timeout=5)
+    assert checkout.status_code == 403 and "store_content_checkout" in checkout.text
+    page = {"name": "P", "type": "page", "body": "<div></div>", "url": "/p/"}
+    assert requests.post(f"{url}/pages", json=page, headers=headers, timeout=5).status_code == 201
+    assert requests.post(f"{url}/pages", json=page, headers=headers, timeout=5).status_code == 422  # unique name
+    store.scope = ""
+    assert requests.get(f"{url}/scripts", headers=headers, timeout=5).status_code == 403
