@@ -6,6 +6,17 @@ from __future__ import annotations
 
 from html import escape
 
+# Just enough look for a newcomer opening the sandbox's demo storefront (the real theme's CSS is not needed).
+STYLE = """<style>
+body{font-family:sans-serif;margin:0;color:#222}.header,.footer{background:#f2f3f7;padding:8px 24px}
+.container{padding:8px 24px;max-width:960px}
+.navUser-section,.navBar-section{list-style:none;padding:0;display:flex;gap:16px}
+.navBar-item.is-active{font-weight:bold}.methodHeader-default{width:14px;height:14px;background:#f5b400}
+.paymentMethod{border:1px solid #ccd;padding:8px;margin:8px 0;max-width:360px}
+.alertBox{padding:8px 12px;margin:8px 0;border-radius:4px}.alertBox--error{background:#fbe4e4;color:#a30000}
+.alertBox--info{background:#e6eefc}.button{margin-right:6px}.productGrid{list-style:none;padding:0}
+</style>"""
+
 
 def layout(title: str, body: str, *, customer: dict | None) -> str:
     """templates/layout/base.html + components/common/header.html (navUser)."""
@@ -16,7 +27,7 @@ def layout(title: str, body: str, *, customer: dict | None) -> str:
     else:
         user_links = '<li class="navUser-item"><a class="navUser-action" href="/login.php">Sign in</a></li>'
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{escape(title)} - Fake Cornerstone store</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)} - Fake Cornerstone store</title>{STYLE}</head>
 <body>
 <header class="header"><nav class="navUser"><ul class="navUser-section navUser-section--alt">{user_links}
 <li class="navUser-item navUser-item--cart"><a class="navUser-action" href="/cart.php">Cart</a></li></ul></nav>

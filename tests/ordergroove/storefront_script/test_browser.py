@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 
 from ordergroove import signatures
 from ordergroove.storefront_script.services import storefront_settings_update
@@ -23,6 +24,12 @@ pytestmark = [
 ]
 
 MSI_PATH = "/account/manage-subscriptions/"
+
+
+def screenshot(page, name: str) -> None:
+    artifacts = Path(django_settings.TEST_ARTIFACTS_DIR)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(artifacts / f"storefront-script-{name}.png"), full_page=True)
 
 
 def test_the_pages_carry_only_the_script_the_service_registered(shop, shopper, fake_bc):
@@ -91,6 +98,7 @@ def test_subscription_manager_page_for_a_guest_and_a_shopper(shop, shopper, fake
     assert one.page.get_attribute("#og-msi", "data-og-msi-status") == "valid"
     assert one.page.get_attribute("#og-msi", "data-og-msi-customer") == str(SUBSCRIBER["id"])
     assert fake_og.requests_to("GET", r"/msi\.js$")
+    screenshot(one.page, "subscription-manager")
 
     one.visit("/account.php")
     link = one.page.locator(f'.navBar--account a.navBar-action[href="{MSI_PATH}"]')
@@ -109,6 +117,7 @@ def test_a_subscriber_cannot_delete_the_default_card(shop, shopper, fake_bc):
     _delete_default_card(one)
     one.page.wait_for_selector("[data-og-alert]", timeout=15_000)
     assert "active subscriptions" in one.page.text_content("[data-og-alert]")
+    screenshot(one.page, "payment-methods-blocked")
     assert len(fake_bc.stores[STORE].instruments[SUBSCRIBER["id"]]) == 1
 
 
@@ -145,6 +154,7 @@ def test_checkout_with_a_subscription_item(shop, shopper):
     assert page.is_visible('[data-test="payment-method-braintree"]') and page.is_checked("#radio-braintree")
     assert page.is_visible("[data-og-login-note]") and page.is_visible("#checkout-customer-login")
     assert page.is_checked('input[name="shouldSaveInstrument"]')
+    screenshot(page, "checkout-guest-subscription")
 
     page.click("#checkout-customer-login")  # the guest signs in and comes back to the checkout
     one.log_in(SUBSCRIBER["email"])

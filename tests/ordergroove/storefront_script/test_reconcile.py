@@ -15,6 +15,7 @@ from bigcommerce_app.models import StorefrontPage, StorefrontScript
 from bigcommerce_app.services import store_load
 from bigcommerce_app.signed_payload import verify_signed_payload_jwt
 from bigcommerce_app.storefront_content import storefront_content_reconcile
+from bigcommerce_app.tasks import storefront_content_reconcile_all
 from ordergroove.console.services import settings_update
 from ordergroove.storefront_script.asset import script_asset
 from ordergroove.storefront_script.selectors import storefront_status
@@ -228,3 +229,9 @@ def test_the_fake_scripts_and_pages_apis_validate_as_the_reference_says(fake_bc)
     assert requests.post(f"{url}/pages", json=page, headers=headers, timeout=5).status_code == 422  # unique name
     store.scope = ""
     assert requests.get(f"{url}/scripts", headers=headers, timeout=5).status_code == 403
+
+
+def test_the_daily_task_puts_back_what_the_merchant_deleted(configured, fake_bc):
+    fake_bc.stores["abc123"].scripts.clear()
+    assert storefront_content_reconcile_all() == 1
+    assert set(scripts_at(fake_bc)) == {"Ordergroove storefront", "Ordergroove checkout"}
