@@ -173,26 +173,35 @@ def _script_remove(store: Store, client: BigCommerceClient, script: dict) -> Non
 
 
 def _pages_reconcile(store: Store, client: BigCommerceClient, content: StorefrontContent) -> dict[str, str]:
-    if not content.pages and not StorefrontPage.objects.filter(store=store, bc_page_id__isnull=False).exists():
+    """Our pages are the ones we recorded (by id: the merchant may rename the page title in the console) and,
+    after a crash between create and record, a page with the wanted or an owned name."""
+    recorded = dict(StorefrontPage.objects.filter(store=store, bc_page_id__isnull=False)
+                    .values_list("key", "bc_page_id"))
+    if not content.pages and not recorded:
         return {}  # nothing wanted and nothing of ours recorded: spare the call
     done: dict[str, str] = {}
     try:
-        existing = [p for p in client.pages() if p.get("name") in content.owned_page_names]
+        pages = client.pages()
     except BigCommerceError as exc:
         for spec in content.pages:
             _record(StorefrontPage, store, spec.key, name=spec.name, url=spec.url,
                     last_error=scope_message(exc, (CONTENT_SCOPE,)), last_action="could not list the pages")
         return {spec.key: "error" for spec in content.pages}
-    wanted_names = {spec.name for spec in content.pages}
+    names = {*content.owned_page_names, *(spec.name for spec in content.pages)}
+    existing = [p for p in pages if p.get("id") in recorded.values() or p.get("name") in names]
     for spec in content.pages:
-        done[spec.key] = _page_ensure(store, client, spec, [p for p in existing if p.get("name") == spec.name])
+        found = ([p for p in existing if p.get("id") == recorded.get(spec.key)]
+                 or [p for p in existing if p.get("name") == spec.name])
+        done[spec.key] = _page_ensure(store, client, spec, found)
+    wanted_keys = [spec.key for spec in content.pages]
+    kept = set(StorefrontPage.objects.filter(store=store, key__in=wanted_keys).values_list("bc_page_id", flat=True))
     for page in existing:
-        if page.get("name") not in wanted_names:
+        if page.get("id") not in kept:
             try:
                 client.page_delete(page["id"])
             except BigCommerceError as exc:
                 logger.warning("Removing page %s of store %s failed: %s", page.get("name"), store.store_hash, exc)
-    for row in StorefrontPage.objects.filter(store=store).exclude(name__in=wanted_names):
+    for row in StorefrontPage.objects.filter(store=store).exclude(key__in=wanted_keys):
         row.state, row.bc_page_id, row.last_action = StorefrontScript.State.REMOVED, None, "removed (switched off)"
         row.last_synced_at = timezone.now()
         row.save()

@@ -17,7 +17,6 @@ from ordergroove.storefront_script.asset import script_url
 
 STOREFRONT_SCRIPT = "Ordergroove storefront"
 CHECKOUT_SCRIPT = "Ordergroove checkout"
-PAGE_NAME = "Ordergroove Subscription Manager"
 MAX_ONE_TIME_LABELS = 50  # distinct labels of one-time options; keeps the tag far below the 64 KB html limit
 # Products read for those labels: merchants reuse one label ("One-time purchase"), and an app load must not read
 # a whole 100k-product catalog; the script also treats any "One-time…" label as one-time.
@@ -67,8 +66,7 @@ def is_active(og: OrdergrooveSettings | None, sf: StorefrontSettings) -> bool:
 def wanted_content(store: Store) -> StorefrontContent:
     og = OrdergrooveSettings.objects.filter(store=store).first()
     sf = storefront_settings(store)
-    content = StorefrontContent(owned_script_names=(STOREFRONT_SCRIPT, CHECKOUT_SCRIPT),
-                                owned_page_names=(PAGE_NAME,))
+    content = StorefrontContent(owned_script_names=(STOREFRONT_SCRIPT, CHECKOUT_SCRIPT))
     if not is_active(og, sf):
         return content  # off, theme-managed, or no Ordergroove merchant yet: nothing at BigCommerce
     features = [name for name, on in (("og_auth", sf.og_auth_enabled), ("payment_guard", sf.payment_guard_enabled),
@@ -85,8 +83,9 @@ def wanted_content(store: Store) -> StorefrontContent:
             html=script_tag(store, og, sf, page="checkout", features=["checkout"])))
     if sf.subscription_page_enabled:
         # The div Ordergroove's msi.js fills; the storefront script adds msi.js for logged-in shoppers only.
-        content.pages.append(PageSpec(key="subscription_manager", name=PAGE_NAME, url=sf.subscription_page_url,
-                                      body='<div id="og-msi"></div>'))
+        # Its title is what shoppers see as the heading (the merchant sets it in the console).
+        content.pages.append(PageSpec(key="subscription_manager", name=sf.subscription_page_title,
+                                      url=sf.subscription_page_url, body='<div id="og-msi"></div>'))
     return content
 
 

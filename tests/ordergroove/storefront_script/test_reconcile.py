@@ -70,7 +70,7 @@ def test_reinstall_creates_the_scripts_and_the_page_once(client, configured, fak
     assert len(fake_bc.stores["abc123"].scripts) == 2
     pages = list(fake_bc.stores["abc123"].pages.values())
     assert [(p["name"], p["url"], p["body"], p["is_visible"]) for p in pages] == [
-        ("Ordergroove Subscription Manager", "/account/manage-subscriptions/", '<div id="og-msi"></div>', False)]
+        ("Subscriptions", "/account/manage-subscriptions/", '<div id="og-msi"></div>', False)]
     assert 'data-og-msi-path="/account/manage-subscriptions/"' in scripts_at(fake_bc)["Ordergroove storefront"]["html"]
 
 
@@ -153,6 +153,8 @@ def test_a_store_without_the_content_scope_names_it(install_store, og_settings, 
 
 
 def test_the_console_switches_and_page(client, configured, fake_bc, console_token):
+    storefront_settings_update(configured, {"subscription_page_enabled": True})
+    page_id = next(iter(fake_bc.stores["abc123"].pages))
     page = client.get("/console/storefront/", {"t": console_token})
     assert page.status_code == 200 and b'id="storefront-state">installed' in page.content.replace(b"\n", b"")
     response = client.post("/console/storefront/", {"t": console_token, "mode": "service",
@@ -162,7 +164,8 @@ def test_the_console_switches_and_page(client, configured, fake_bc, console_toke
                                                     "subscription_page_title": "My subscriptions"})
     assert response.status_code == 302
     assert set(scripts_at(fake_bc)) == {"Ordergroove storefront"}  # checkout guards unticked
-    assert [p["url"] for p in fake_bc.stores["abc123"].pages.values()] == ["/subscriptions/"]
+    assert [(p["id"], p["url"], p["name"]) for p in fake_bc.stores["abc123"].pages.values()] == [
+        (page_id, "/subscriptions/", "My subscriptions")]  # the same page, renamed and moved
     bad = client.post("/console/storefront/", {"t": console_token, "mode": "service",
                                                "subscription_page_url": "no slash"})
     assert bad.status_code == 400 and b'data-field="subscription_page_url"' in bad.content
