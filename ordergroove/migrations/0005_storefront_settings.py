@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bigcommerce_app', '0005_storefront_scripts_pages'),
+        ('bigcommerce_app', '0006_storefront_scripts_pages'),
         ('ordergroove', '0004_purchase_post_payment_source'),
     ]
 

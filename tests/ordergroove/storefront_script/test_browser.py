@@ -195,3 +195,28 @@ def test_the_store_keeps_selling_when_the_service_is_down(shop, shopper, live_se
     assert one.page.is_visible(".cart-actions a")  # the theme's page, working: the cart goes on to checkout
     errors = [line for line in one.console if line.startswith("[Ordergroove]")]
     assert len(errors) <= 3  # at most once per page view, never a broken page
+
+
+def test_the_storefront_tab_in_chromium(shop, chromium, live_service, fake_bc):
+    """The merchant's side: state, switches, and nothing serious for axe-core."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from bigcommerce_app.console_auth import console_token_issue
+
+    token = console_token_issue(shop.store_row.users.order_by("pk").first())
+    context = chromium.new_context(viewport={"width": 1000, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{live_service}/console/storefront/?t={token}")
+        assert page.text_content("#storefront-state").strip() == "installed"
+        assert page.get_attribute('nav.tabs a[aria-current="page"]', "data-tab") == "storefront"
+        screenshot(page, "console-tab")
+        violations = [v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+        assert violations == []
+        page.uncheck('input[name="checkout_guards_enabled"]')
+        with page.expect_navigation():
+            page.click("#save-storefront")
+        assert page.is_visible("#saved-banner")
+        assert [s["name"] for s in fake_bc.stores[STORE].scripts.values()] == ["Ordergroove storefront"]
+    finally:
+        context.close()

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bigcommerce_app', '0004_inboundevent_store_no_single_index'),
+        ('bigcommerce_app', '0005_alert_acknowledged'),
     ]
 
     operations = [
