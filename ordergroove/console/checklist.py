@@ -14,7 +14,9 @@ from datetime import datetime
 from bigcommerce_app.models import AuditEvent, Store
 from feeds.models import FeedRun, FeedSettings, ProductSettingsImport, ProductSubscriptionSetting
 from ordergroove.console.selectors import settings_rows
-from ordergroove.models import Delivery, OrdergrooveSettings
+from ordergroove.models import Delivery, OrdergrooveSettings, StorefrontSettings
+from ordergroove.storefront_script.content import storefront_settings
+from ordergroove.storefront_script.selectors import storefront_status
 
 DONE, NEXT, TODO = "done", "next", "todo"
 
@@ -109,19 +111,23 @@ def _feed(store: Store) -> Step:
                 "Run the feed", "/console/feeds/")
 
 
-def storefront_ready(og: OrdergrooveSettings) -> tuple[bool, str]:
-    """Whether the storefront can show Ordergroove's offers. Today: the signature endpoint can sign (merchant ID
-    and hash key saved). The lead extends this with the storefront script's state (helper "sfscript") after
-    merging it: ready = can sign AND the script is installed."""
-    if og.merchant_id and og.hash_key:
-        return True, "The storefront signature endpoint can sign customers for Ordergroove."
-    return False, "Needs the merchant ID and hash key: the storefront's signature endpoint signs with them."
+def storefront_ready(store: Store, og: OrdergrooveSettings) -> tuple[bool, str]:
+    """Whether shoppers get Ordergroove on the storefront: the signature endpoint can sign (merchant ID and hash
+    key saved) and either the service's storefront script is installed at BigCommerce or the merchant chose
+    theme-managed mode (seed 002's theme edits do the work)."""
+    if not (og.merchant_id and og.hash_key):
+        return False, "Needs the merchant ID and hash key: the storefront's signature endpoint signs with them."
+    status = storefront_status(store)
+    if status.ready:
+        return True, "The storefront script is installed at BigCommerce; no theme edits needed."
+    if storefront_settings(store).mode == StorefrontSettings.Mode.THEME_MANAGED:
+        return True, "Theme-managed: the theme's own Ordergroove code (seed 002) calls the storefront endpoints."
+    return False, f"Storefront script {status.state}: {status.detail}"
 
 
-def _storefront(og: OrdergrooveSettings) -> Step:
-    ready, detail = storefront_ready(og)
-    return Step("storefront", "Storefront ready", ready, detail, "Open Settings",
-                "/console/settings/#ordergroove-account")
+def _storefront(store: Store, og: OrdergrooveSettings) -> Step:
+    ready, detail = storefront_ready(store, og)
+    return Step("storefront", "Storefront ready", ready, detail, "Open Storefront", "/console/storefront/")
 
 
 def _first_purchase_post(store: Store) -> Step:
@@ -137,7 +143,7 @@ def setup_checklist(store: Store) -> dict:
     """The steps in order; the first step not done is `next`. `complete` when every step is done."""
     og, fs = settings_rows(store)
     steps = [_credentials(og), _og_connection(store), _sftp(store, fs), _products(store), _feed(store),
-             _storefront(og), _first_purchase_post(store)]
+             _storefront(store, og), _first_purchase_post(store)]
     next_step = next((step for step in steps if not step.done), None)
     for step in steps:
         step.state = DONE if step.done else (NEXT if step is next_step else TODO)

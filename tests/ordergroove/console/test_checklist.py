@@ -13,6 +13,8 @@ from feeds.feed.selectors import runs_chart
 from feeds.models import FeedRun
 from ordergroove.console.checklist import setup_checklist
 from ordergroove.models import Delivery
+from ordergroove.storefront_script.selectors import storefront_status
+from ordergroove.storefront_script.services import storefront_settings_update
 from ordergroove.sync import services as sync_services
 from tests.feeds.conftest import sftp_server, sftp_server_session  # noqa: F401
 from tests.ordergroove.conftest import OG_HASH_KEY
@@ -50,6 +52,10 @@ def test_a_fully_set_up_store_has_every_step_done(client, console_api, console_t
     sync_services.delivery_attempt(Delivery.objects.get(merchant_order_id=str(order["id"])).pk)
     run = feed_services.feed_run_request(store, trigger=FeedRun.Trigger.MANUAL, requested_by="owner@example.com")
     assert feed_services.feed_run_execute(run.pk, backoff=0).status == FeedRun.Status.SUCCEEDED
+    # The merchant opens the app: the load installs the storefront script through the fake Scripts API.
+    load = client.get("/bigcommerce/load", {"signed_payload_jwt": fake_bc.signed_payload_jwt("abc123")})
+    assert load.status_code == 302
+    assert storefront_status(store).state == "installed"
 
     checklist = setup_checklist(store)
     assert checklist["complete"] and [s.key for s in checklist["steps"] if s.done] == STEPS
@@ -86,4 +92,12 @@ def test_a_failed_check_does_not_verify(console_api, store, og_settings, fake_og
     assert console_api.post("/console/api/settings/check/ordergroove").json()["ok"] is False
     steps = {s.key: s for s in setup_checklist(store)["steps"]}
     assert steps["credentials"].done and steps["og_connection"].state == "next"
-    assert steps["storefront"].done  # the signature endpoint can sign: merchant ID and hash key are saved
+    # The storefront step waits for the script: the credentials are saved, but nothing is installed at BigCommerce yet.
+    assert not steps["storefront"].done and "Storefront script" in steps["storefront"].detail
+
+
+def test_theme_managed_stores_are_storefront_ready_without_a_script(store, og_settings, fake_bc):
+    storefront_settings_update(store, {"mode": "theme_managed"})
+    step = {s.key: s for s in setup_checklist(store)["steps"]}["storefront"]
+    assert step.done and step.detail.startswith("Theme-managed")
+    assert fake_bc.stores["abc123"].scripts == {}
