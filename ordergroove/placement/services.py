@@ -33,6 +33,7 @@ from bigcommerce_app.client import BigCommerceClient, BigCommerceError, client_f
 from bigcommerce_app.identifiers import parse_og_product_id
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import alert_raise
+from middleware.inputs import INT32_MAX, InputError, strict_int
 from ordergroove import signatures
 from ordergroove.constants import RECURRING_ORDER_EXTERNAL_SOURCE
 from ordergroove.models import OrdergrooveSettings, OrderPlacement
@@ -288,8 +289,8 @@ def placement_customer_and_instrument(client: BigCommerceClient, order: Placemen
     """The BigCommerce customer (`customerPartnerId` = customer id, DECISIONS §3.6) and the stored card
     Ordergroove holds (`orderTokenId` = the stored-instrument token), checked before an order exists."""
     try:
-        customer_id = int(order.customer_partner_id)
-    except ValueError as exc:
+        customer_id = strict_int(order.customer_partner_id, minimum=1, maximum=INT32_MAX)
+    except InputError as exc:
         raise PlacementFailure(order_xml.CODE_PLACEMENT_FAILED,
                                f"customerPartnerId {order.customer_partner_id!r} is not a BigCommerce customer "
                                "id.") from exc
