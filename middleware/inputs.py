@@ -10,6 +10,8 @@ functions, which accept only ASCII digits of a bounded length and value, so a ho
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -84,3 +86,45 @@ def text_without_nul(value: str, *, what: str = "value") -> str:
     if has_nul(value):
         raise InputError(f"{what} contains a NUL character")
     return value
+
+
+def _refuse_constant(name: str) -> None:
+    raise InputError(f"JSON {name} is not a number PostgreSQL can store")
+
+
+def json_loads_storable(body: bytes | str) -> object:
+    """JSON that PostgreSQL's jsonb will store, or ``InputError``.
+
+    Python's ``json`` accepts what jsonb refuses (NaN, Infinity, ``\\u0000``, lone surrogates) and raises
+    ``RecursionError`` (not a ``ValueError``) on deep nesting; each is refused here, where the body enters, so
+    one bad body is a 400 of its own and never a failed statement that takes other rows with it."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError("The body is not JSON (UTF-8, at most a few hundred levels deep).") from exc
+    pending = [data]
+    while pending:  # iterative: the structure may be as deep as the parser allowed
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and not _storable_text(value):
+            raise InputError("The JSON carries a NUL character or a lone surrogate.")
+        elif isinstance(value, float) and not math.isfinite(value):  # 1e400 parses as inf
+            _refuse_constant("Infinity")
+    return data
+
+
+def _storable_text(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
