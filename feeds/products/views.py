@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from bigcommerce_app.console_auth import console_view
 from feeds.products import selectors, services
 from feeds.products.api import MAX_UPLOAD_BYTES
+from middleware.inputs import optional_int
 
 
 def _back(token: str, **params) -> HttpResponseRedirect:
@@ -24,8 +25,9 @@ def _back(token: str, **params) -> HttpResponseRedirect:
 def products_page(request: HttpRequest) -> HttpResponse:
     store = request.console.store
     shown = None
-    if request.GET.get("import", "").isdigit():
-        shown = selectors.import_get(store, int(request.GET["import"]))
+    import_id = optional_int(request.GET.get("import"), minimum=1)
+    if import_id is not None:
+        shown = selectors.import_get(store, import_id)
     exports = selectors.exports_recent(store)
     imports = selectors.imports_recent(store)
     context = {
