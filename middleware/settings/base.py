@@ -116,6 +116,11 @@ CONSOLE_TOKEN_MAX_AGE = int(env("CONSOLE_TOKEN_MAX_AGE", str(8 * 3600)) or 0)
 ORDERGROOVE_TIMEOUT = float(env("ORDERGROOVE_TIMEOUT", "5") or 5)
 BIGCOMMERCE_TIMEOUT = float(env("BIGCOMMERCE_TIMEOUT", "10") or 10)
 SFTP_CONNECT_TIMEOUT = float(env("SFTP_CONNECT_TIMEOUT", "10") or 10)
+# Where merchant-entered endpoints (Ordergroove, payment gateway, SFTP host) may point, checked at save and at
+# connect time after DNS resolution (middleware/outbound.py): "public" (default, production), "public+loopback"
+# (development and the sandbox: its fakes listen on 127.0.0.1) or "loopback" (tests). https only unless turned off.
+OUTBOUND_ALLOWED_ADDRESSES = env("OUTBOUND_ALLOWED_ADDRESSES", "public")
+OUTBOUND_HTTPS_ONLY = env_bool("OUTBOUND_HTTPS_ONLY", True)
 # A BigCommerce 429 is waited out inline only when the reset is this short; longer waits go back to the queue.
 BIGCOMMERCE_MAX_INLINE_WAIT = float(env("BIGCOMMERCE_MAX_INLINE_WAIT", "15") or 15)
 
