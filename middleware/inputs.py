@@ -113,14 +113,15 @@ def json_loads_storable(body: bytes | str) -> object:
             pending.extend(value.values())
         elif isinstance(value, list):
             pending.extend(value)
-        elif isinstance(value, str) and not _storable_text(value):
+        elif isinstance(value, str) and not storable_text(value):
             raise InputError("The JSON carries a NUL character or a lone surrogate.")
         elif isinstance(value, float) and not math.isfinite(value):  # 1e400 parses as inf
             _refuse_constant("Infinity")
     return data
 
 
-def _storable_text(value: str) -> bool:
+def storable_text(value: str) -> bool:
+    """PostgreSQL text and jsonb hold neither U+0000 nor a lone surrogate (which UTF-8 cannot encode)."""
     if "\x00" in value:
         return False
     try:

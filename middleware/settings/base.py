@@ -235,6 +235,11 @@ PRODUCT_EXPORT_RETENTION_DAYS = int(env("PRODUCT_EXPORT_RETENTION_DAYS", "7"))  
 CONSOLE_BULK_REPLAY_LIMIT = int(env("CONSOLE_BULK_REPLAY_LIMIT", "500"))
 # Product CSV imports with more subscription products than this are checked against the catalog by a worker.
 PRODUCT_IMPORT_INLINE_MAX_PRODUCTS = int(env("PRODUCT_IMPORT_INLINE_MAX_PRODUCTS", "200"))
+# ...and files larger than these are not even read in the request: it stores the file and answers 202 checking.
+PRODUCT_IMPORT_INLINE_MAX_BYTES = int(env("PRODUCT_IMPORT_INLINE_MAX_BYTES", str(512 * 1024)))
+PRODUCT_IMPORT_INLINE_MAX_ROWS = int(env("PRODUCT_IMPORT_INLINE_MAX_ROWS", "2000"))
+# The largest product CSV an import takes (413 above it).
+PRODUCT_IMPORT_MAX_UPLOAD_BYTES = int(env("PRODUCT_IMPORT_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 
 # --- Periodic tasks: each app declares its own in <app>/schedule.py -----------------------------------------
 from bigcommerce_app.schedule import BEAT_SCHEDULE as _BC_SCHEDULE  # noqa: E402
