@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from bigcommerce_app.console_auth import ConsoleTokenAuthentication
 from feeds.models import ProductExportJob, ProductSettingsImport
 from feeds.products import selectors, services
-from middleware.inputs import optional_int
+from middleware.inputs import INT32_MAX, InputError, optional_int, strict_int
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
@@ -228,9 +228,10 @@ class ProductSettingsAPI(ConsoleAPIView):
         description="The product subscription settings in force (what the purchase post and the feed read).")
     def get(self, request: Request) -> Response:
         try:
-            offset = max(int(request.query_params.get("offset", 0)), 0)
-            limit = min(max(int(request.query_params.get("limit", 100)), 1), 1000)
-        except ValueError:
-            return Response({"detail": "offset and limit must be whole numbers."}, status=status.HTTP_400_BAD_REQUEST)
+            offset = strict_int(request.query_params.get("offset", "0"), maximum=INT32_MAX, what="offset")
+            limit = min(strict_int(request.query_params.get("limit", "100"), minimum=1, maximum=INT32_MAX,
+                                   what="limit"), 1000)
+        except InputError as exc:
+            return Response({"detail": f"{exc}."}, status=status.HTTP_400_BAD_REQUEST)
         count, rows = selectors.product_settings_list(request.user.store, offset=offset, limit=limit)
         return Response({"count": count, "results": rows})

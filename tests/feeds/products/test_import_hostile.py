@@ -102,3 +102,12 @@ def test_a_large_file_is_only_stored_in_the_request_and_read_by_a_worker(
     assert product_settings_import_check.apply((response.json()["id"],)).get() == "applied"
     assert ProductSubscriptionSetting.objects.filter(store=store).count() == 303
     assert ProductSettingsImport.objects.get().row_count == 303
+
+
+@pytest.mark.parametrize("query", ["offset=99999999999999999999", "offset=-1", "limit=%C2%B2", "limit=0",
+                                   "offset=1e3"])
+def test_product_settings_paging_out_of_range_is_a_400(console_api, store, query):
+    response = console_api.get(f"/console/api/products/settings?{query}")
+
+    assert response.status_code == 400
+    assert "detail" in response.json()
