@@ -41,33 +41,24 @@ def test_a_nul_in_a_cell_is_an_error_for_its_row_and_column(console_api, catalog
     assert ProductSettingsImport.objects.get().status == "rejected"
 
 
-@pytest.mark.parametrize("pid", ["\u00b2", "\u0663", "9" * 30, "1_000", "1e3", "-5"])
-def test_a_product_id_that_is_not_a_bigcommerce_id_is_a_row_error(console_api, catalog, store, pid):
+@pytest.mark.parametrize(("column", "value"), [
+    *(("Product ID", pid) for pid in ("\u00b2", "\u0663", "9" * 30, "1_000", "1e3", "-5")),
+    ("Frequency", COFFEE_CONFIGURED.replace("'option_id':133", "'option_id':" + "9" * 40)),
+    ("Frequency", COFFEE_CONFIGURED.replace("'every':1", "'every':\u00b2")),
+    ("Frequency", "[" * 5000 + "]" * 5000),
+    ("Frequency", '[{"Name": "Once\\u0000", "option_id": 132, "every": 0, "every_period": 0, "is_default": true}]'),
+    ("Frequency", '[{"Name": "Once\\ud800", "option_id": 132, "every": 0, "every_period": 0, "is_default": true}]'),
+], ids=["superscript-two", "arabic-digit", "30-digits", "underscores", "exponent", "negative", "huge-option-id",
+        "superscript-every", "deep-nesting", "json-nul", "lone-surrogate"])
+def test_a_number_no_id_can_be_or_a_hostile_frequency_cell_is_a_row_error(console_api, catalog, store, column,
+                                                                          value):
     rows = _good_rows()
-    rows[0]["Product ID"] = pid
+    rows[0][column] = value
 
     response = _upload(console_api, csv_text(rows))
 
     assert response.status_code == 400
-    assert any(e["row"] == 2 and e["column"] == "Product ID" for e in response.json()["errors"])
-    assert not ProductSubscriptionSetting.objects.exists()
-
-
-@pytest.mark.parametrize("frequency", [
-    COFFEE_CONFIGURED.replace("'option_id':133", "'option_id':" + "9" * 40),
-    COFFEE_CONFIGURED.replace("'every':1", "'every':\u00b2"),
-    "[" * 5000 + "]" * 5000,
-    '[{"Name": "Once\\u0000", "option_id": 132, "every": 0, "every_period": 0, "is_default": true}]',
-    '[{"Name": "Once\\ud800", "option_id": 132, "every": 0, "every_period": 0, "is_default": true}]',
-], ids=["huge-option-id", "superscript-every", "deep-nesting", "json-nul", "lone-surrogate"])
-def test_a_hostile_frequency_cell_is_a_row_error(console_api, catalog, store, frequency):
-    rows = _good_rows()
-    rows[0]["Frequency"] = frequency
-
-    response = _upload(console_api, csv_text(rows))
-
-    assert response.status_code == 400
-    assert any(e["row"] == 2 and e["column"] == "Frequency" for e in response.json()["errors"])
+    assert any(e["row"] == 2 and e["column"] == column for e in response.json()["errors"])
     assert not ProductSubscriptionSetting.objects.exists()
 
 
