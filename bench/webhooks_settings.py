@@ -18,3 +18,7 @@ FIELD_ENCRYPTION_KEYS = ["Vm1dR6y0k2lX8nF3cQ7sT1wZ4bH9jP5aE0uY2iO6gKc="]
 DATABASES = {"default": dj_database_url.parse(os.environ["BENCH_DATABASE_URL"], conn_max_age=600)}
 BIGCOMMERCE_API_URL = os.environ.get("BIGCOMMERCE_API_URL", "http://127.0.0.1:9")
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# The bench's fake Ordergroove listens on 127.0.0.1 over plain http (middleware/outbound.py).
+OUTBOUND_ALLOWED_ADDRESSES = "loopback"
+OUTBOUND_HTTPS_ONLY = False

@@ -23,7 +23,6 @@ import io
 import logging
 import os
 import secrets
-import socket
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +33,8 @@ from typing import IO, Any
 import paramiko
 from django.conf import settings
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from middleware.outbound import OutboundRefused, outbound_connect
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,9 @@ def host_key_scan(host: str, port: int = 22, *, timeout: float | None = None) ->
     merchant can compare it with what Ordergroove gave them before pinning it)."""
     timeout = settings.SFTP_CONNECT_TIMEOUT if timeout is None else timeout
     try:
-        sock = socket.create_connection((host, int(port)), timeout=timeout)
+        sock = outbound_connect(host, int(port), timeout=timeout)
+    except OutboundRefused as exc:
+        raise SftpConfigError(str(exc)) from exc
     except OSError as exc:
         raise SftpConnectionError(f"Cannot reach {host}:{port}: {exc.strerror or exc}") from exc
     transport = paramiko.Transport(sock)
@@ -223,8 +226,18 @@ def sftp_session(feed_settings: Any, *, timeout: float | None = None,
         client.get_host_keys().add(_known_hosts_name(target.host, target.port), pinned.get_name(), pinned)
     client.set_missing_host_key_policy(_RecordingRejectPolicy())
     try:
+        sock = outbound_connect(target.host, target.port, timeout=timeout)
+    except OutboundRefused as exc:
+        raise SftpConfigError(str(exc)) from exc
+    except TimeoutError as exc:
+        raise SftpConnectionError(f"{target.host}:{target.port} did not answer within {timeout:g}s") from exc
+    except OSError as exc:
+        raise SftpConnectionError(f"Cannot connect to {target.host}:{target.port}: {exc}") from exc
+    try:
         try:
-            client.connect(target.host, port=target.port, username=target.username,
+            # The socket goes to the address outbound_connect checked; the name is still what the pinned host
+            # key is looked up by.
+            client.connect(target.host, port=target.port, username=target.username, sock=sock,
                            password=target.password or None, pkey=pkey, timeout=timeout,
                            banner_timeout=timeout, auth_timeout=timeout, channel_timeout=timeout,
                            allow_agent=False, look_for_keys=False)
@@ -253,6 +266,7 @@ def sftp_session(feed_settings: Any, *, timeout: float | None = None,
             _close_quietly(sftp)
     finally:
         _close_quietly(client)
+        _close_quietly(sock)
 
 
 def _close_quietly(closable: Any) -> None:

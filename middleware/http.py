@@ -12,26 +12,32 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import get_netrc_auth
+from requests_hardened.ip_filter import InvalidIPAddress
+
+from middleware import outbound
 
 logger = logging.getLogger(__name__)
 
 _local = threading.local()
 
 
-def session() -> requests.Session:
+def session(*, checked: bool = False) -> requests.Session:
     """A per-thread keep-alive session (requests.Session is not documented as thread-safe).
 
     It does not read the environment itself (`trust_env` off): `send` applies what the environment says per
-    host, read once per process (`_environment_for`)."""
-    s = getattr(_local, "session", None)
+    host, read once per process (`_environment_for`). ``checked``: the session for URLs a merchant entered,
+    whose connections go only to addresses `middleware.outbound` allows, checked after DNS resolution."""
+    name = "checked_session" if checked else "session"
+    s = getattr(_local, name, None)
     if s is None:
         s = requests.Session()
         s.trust_env = False
-        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=32, max_retries=0)
-        s.mount("http://", adapter)
-        s.mount("https://", adapter)
+        adapters = outbound.checked_adapters() if checked else dict.fromkeys(
+            ("http://", "https://"), HTTPAdapter(pool_connections=16, pool_maxsize=32, max_retries=0))
+        for prefix, adapter in adapters.items():
+            s.mount(prefix, adapter)
         s.headers["User-Agent"] = "bc-og-middleware/1.0"
-        _local.session = s
+        setattr(_local, name, s)
     return s
 
 
@@ -85,9 +91,11 @@ class Timing:
 
 
 def send(method: str, url: str, *, timeout: float, error_class: type[VendorError] = VendorError,
-         **kwargs) -> tuple[requests.Response, Timing]:
+         checked: bool = False, **kwargs) -> tuple[requests.Response, Timing]:
     """One HTTP exchange with a hard timeout. Transport failures become typed errors; any HTTP status is
-    returned to the caller, whose client maps it."""
+    returned to the caller, whose client maps it. ``checked`` for a URL a merchant entered: only to an address
+    OUTBOUND_ALLOWED_ADDRESSES allows (and https only with OUTBOUND_HTTPS_ONLY), checked after DNS resolution
+    on the address connected to."""
     timing = Timing(started=time.monotonic())
     try:
         environment = _environment_for(url)
@@ -95,7 +103,11 @@ def send(method: str, url: str, *, timeout: float, error_class: type[VendorError
         kwargs.setdefault("verify", environment["verify"])
         if environment["auth"] is not None:
             kwargs.setdefault("auth", environment["auth"])
-        response = session().request(method, url, timeout=timeout, **kwargs)
+        if checked:
+            outbound.outbound_scheme_check(url)
+        response = session(checked=checked).request(method, url, timeout=timeout, **kwargs)
+    except (outbound.OutboundRefused, InvalidIPAddress) as exc:
+        raise error_class(f"{error_class.vendor} endpoint refused: {exc}", kind="unavailable") from exc
     except requests.Timeout as exc:
         raise error_class(f"{error_class.vendor} did not answer within {timeout:g}s", kind="timeout") from exc
     except requests.RequestException as exc:

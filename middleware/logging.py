@@ -9,10 +9,17 @@ import threading
 _lock = threading.Lock()
 _known_secrets: set[str] = set()
 
+# URL query parameters that carry secrets: the console token (`?t=`, valid for hours), BigCommerce's signed
+# payloads and OAuth code, and the usual names of keys and tokens. A request line in gunicorn's access log (and
+# its Referer) passes through here like any other record.
+SECRET_QUERY_PARAMETERS = ("t", "token", "code", "signed_payload", "signed_payload_jwt", "jwt", "access_token",
+                           "api_key", "apikey", "key", "password", "secret", "client_secret", "sig", "signature")
+
 # Header/field shapes that always carry secrets, whatever their value.
 _PATTERNS = [
     re.compile(r"(?i)(x-auth-token|x-api-key|authorization|client_secret|access_token|hash_key|password|"
                r"signed_payload_jwt|signed-payload|x-webhook-token)(\"?\s*[:=]\s*\"?)([^\s\",&}]+)"),
+    re.compile(r"(?i)([?&](?:" + "|".join(SECRET_QUERY_PARAMETERS) + r"))(=)([^&#\s\"]+)"),
 ]
 
 

@@ -320,7 +320,7 @@ class OrdergrooveClient:
         }
         started = time.monotonic()
         try:
-            response, timing = send(method, url, timeout=self.timeout, error_class=OrdergrooveError,
+            response, timing = send(method, url, timeout=self.timeout, error_class=OrdergrooveError, checked=True,
                                     headers=headers, data=body, params=params)
         except OrdergrooveError as exc:
             # No answer at all: retryable, and the caller still gets a record of the attempt.

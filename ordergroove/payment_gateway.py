@@ -40,7 +40,7 @@ class PaymentGatewayClient:
 
     def _get(self, path: str, params: dict | None = None) -> Any:
         response, _timing = send("GET", f"{self.base_url}{path}", timeout=self.timeout,
-                                 error_class=PaymentGatewayError, params=params,
+                                 error_class=PaymentGatewayError, params=params, checked=True,
                                  headers={"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"})
         if response.status_code == 404:
             return None

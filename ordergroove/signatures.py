@@ -40,7 +40,13 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+from middleware.inputs import InputError, has_nul, strict_int
+
 SIGNATURE_WINDOW_SECONDS = 2 * 60 * 60  # "within the last two hours" (D-HMAC, D-SMAUTH, R-AUTH)
+# A Unix time in seconds has at most 11 digits until the year 5138: anything larger is not a timestamp.
+TS_MAX = 10**11 - 1
+# The fields of an authorization header are ids and a base64 HMAC: longer values are not Ordergroove's.
+FIELD_MAX_CHARS = 256
 
 
 class SignatureError(Exception):
@@ -122,15 +128,12 @@ def og_auth_cookie(sig_field: str | int, hash_key: str | bytes, *, ts: int | Non
 
 
 def _ts_int(ts: object) -> int:
-    if isinstance(ts, bool):
-        raise SignatureError("ts must be a number of seconds", reason="malformed")
-    if isinstance(ts, int):
-        return ts
-    if isinstance(ts, str) and ts.strip().isdigit():
-        return int(ts.strip())
-    if isinstance(ts, float) and ts.is_integer():
-        return int(ts)
-    raise SignatureError("ts must be a number of seconds", reason="malformed")
+    """Whole seconds as a JSON number or a numeric string: ASCII digits only ("²" is a digit to ``isdigit`` but
+    not to ``int``) and bounded (10**400 is a valid JSON number), via the project's one strict parser."""
+    try:
+        return strict_int(ts, minimum=0, maximum=TS_MAX, what="ts")
+    except InputError as exc:
+        raise SignatureError("ts must be a number of seconds", reason="malformed") from exc
 
 
 # --- JSON `authorization` header ---------------------------------------------------------------------------
@@ -169,6 +172,10 @@ def authorization_header_parse(value: str | None) -> Authorization:
     if not all(isinstance(data[k], str | int) and not isinstance(data[k], bool)
                for k in ("public_id", "sig_field", "sig")):
         raise SignatureError("The authorization header has fields of the wrong type.", reason="malformed")
+    texts = [str(data[k]) for k in ("public_id", "sig_field", "sig")] + [str(data.get("trust_level") or "")]
+    if any(len(text) > FIELD_MAX_CHARS or has_nul(text) for text in texts):
+        raise SignatureError("The authorization header has a field that is too long or contains NUL.",
+                             reason="malformed")
     trust_level = data.get("trust_level")
     return Authorization(public_id=str(data["public_id"]), ts=_ts_int(data["ts"]), sig_field=str(data["sig_field"]),
                          sig=str(data["sig"]), trust_level=str(trust_level) if trust_level else None)

@@ -4,6 +4,8 @@ so one store can never see another's exports or imports."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -15,8 +17,17 @@ from rest_framework.views import APIView
 from bigcommerce_app.console_auth import ConsoleTokenAuthentication
 from feeds.models import ProductExportJob, ProductSettingsImport
 from feeds.products import selectors, services
+from middleware.inputs import INT32_MAX, InputError, optional_int, strict_int
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+def max_upload_bytes() -> int:
+    """PRODUCT_IMPORT_MAX_UPLOAD_BYTES: the largest CSV file an import takes (README, Tunables)."""
+    return int(getattr(settings, "PRODUCT_IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
+
+
+def too_large_message() -> str:
+    return f"The file is larger than {max_upload_bytes() // (1024 * 1024)} MB."
 
 
 class CsvTextParser(parsers.BaseParser):
@@ -25,7 +36,7 @@ class CsvTextParser(parsers.BaseParser):
     media_type = "text/csv"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return {"csv": stream.read(MAX_UPLOAD_BYTES + 1)}
+        return {"csv": stream.read(max_upload_bytes() + 1)}
 
 
 class CsvRenderer(renderers.BaseRenderer):
@@ -154,15 +165,23 @@ class ImportsAPI(ConsoleAPIView):
                     "live catalog answers 202 with status `checking`: read the import until it is `applied` or "
                     "`rejected` (`stalled` true: its check was lost, nothing was applied, upload it again).")
     def post(self, request: Request) -> Response:
+        # Refused before the body is read when its declared size is already too large (multipart adds a little).
+        declared = optional_int(request.META.get("CONTENT_LENGTH") or "0") or 0
+        if declared > max_upload_bytes() + MULTIPART_OVERHEAD_BYTES:
+            return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         upload = request.data.get("file") if hasattr(request.data, "get") else None
         if upload is not None:
-            if upload.size > MAX_UPLOAD_BYTES:
-                return Response({"detail": "The file is larger than 20 MB."}, status=status.HTTP_400_BAD_REQUEST)
-            data, name = upload.read(), upload.name
-        elif isinstance(request.data, dict) and "csv" in request.data:
+            if not isinstance(upload, UploadedFile):  # `file` sent as a plain form field, not a file part
+                return Response({"detail": "Send the CSV as a file part named 'file' (a form upload with "
+                                           "filename=...), not as a plain form field."},
+                                status=status.HTTP_400_BAD_REQUEST)
+            if upload.size > max_upload_bytes():
+                return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            data, name = upload.read(), upload.name or "upload.csv"
+        elif isinstance(request.data, dict) and isinstance(request.data.get("csv"), bytes):
             data, name = request.data["csv"], request.query_params.get("file_name", "upload.csv")
-            if len(data) > MAX_UPLOAD_BYTES:
-                return Response({"detail": "The file is larger than 20 MB."}, status=status.HTTP_400_BAD_REQUEST)
+            if len(data) > max_upload_bytes():
+                return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         else:
             return Response({"detail": "Send the CSV as multipart field 'file' or as a text/csv body."},
                             status=status.HTTP_400_BAD_REQUEST)
@@ -209,9 +228,10 @@ class ProductSettingsAPI(ConsoleAPIView):
         description="The product subscription settings in force (what the purchase post and the feed read).")
     def get(self, request: Request) -> Response:
         try:
-            offset = max(int(request.query_params.get("offset", 0)), 0)
-            limit = min(max(int(request.query_params.get("limit", 100)), 1), 1000)
-        except ValueError:
-            return Response({"detail": "offset and limit must be whole numbers."}, status=status.HTTP_400_BAD_REQUEST)
+            offset = strict_int(request.query_params.get("offset", "0"), maximum=INT32_MAX, what="offset")
+            limit = min(strict_int(request.query_params.get("limit", "100"), minimum=1, maximum=INT32_MAX,
+                                   what="limit"), 1000)
+        except InputError as exc:
+            return Response({"detail": f"{exc}."}, status=status.HTTP_400_BAD_REQUEST)
         count, rows = selectors.product_settings_list(request.user.store, offset=offset, limit=limit)
         return Response({"count": count, "results": rows})

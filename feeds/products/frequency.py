@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 
 from feeds.models.products import EVERY_PERIOD_NAMES
+from middleware.inputs import INT32_MAX, InputError, storable_text, strict_int
 
 KEYS = ("Name", "option_id", "every", "every_period", "is_default")
 _KEY_LOOKUP = {k.lower(): k for k in KEYS}
@@ -159,13 +160,11 @@ def _parse_object(reader: _Reader) -> dict:
 def _as_int(value, key: str, label: str) -> int:
     if isinstance(value, bool):
         raise FrequencyError(f"{label}: '{key}' must be a whole number, not TRUE/FALSE")
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    try:
-        return int(text)
-    except ValueError:
-        raise FrequencyError(f"{label}: '{key}' must be a whole number, got '{value}'") from None
+    try:  # ASCII digits, within int32 (what BigCommerce ids and the feed's numbers are)
+        return strict_int(value.strip() if isinstance(value, str) else value, minimum=-INT32_MAX,
+                          maximum=INT32_MAX, what=key)
+    except InputError:
+        raise FrequencyError(f"{label}: '{key}' must be a whole number, got '{str(value)[:40]}'") from None
 
 
 def _as_bool(value, label: str) -> bool:
@@ -185,6 +184,8 @@ def frequency_parse(cell: str) -> list[Frequency]:
         return []
     try:
         raw = json.loads(text)
+    except RecursionError:
+        raise FrequencyError("The Frequency is nested too deeply to be a list of options") from None
     except ValueError:
         raw = _parse_quasi(text)
     if not isinstance(raw, list):
@@ -208,6 +209,8 @@ def frequency_parse(cell: str) -> list[Frequency]:
         name = normalised["Name"]
         if not isinstance(name, str) or not name.strip():
             raise FrequencyError(f"{label}: 'Name' must be a non-empty quoted text")
+        if not storable_text(name) or len(name) > 255:
+            raise FrequencyError(f"{label}: 'Name' must be at most 255 characters, without NUL or broken characters")
         label = f"Option {index} ('{name.strip()}')"
         option_id = _as_int(normalised["option_id"], "option_id", label)
         if option_id <= 0:

@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bigcommerce_app.console_auth import console_view
 from feeds.products import selectors, services
-from feeds.products.api import MAX_UPLOAD_BYTES
+from feeds.products.api import max_upload_bytes, too_large_message
+from middleware.inputs import optional_int
 
 
 def _back(token: str, **params) -> HttpResponseRedirect:
@@ -24,8 +25,9 @@ def _back(token: str, **params) -> HttpResponseRedirect:
 def products_page(request: HttpRequest) -> HttpResponse:
     store = request.console.store
     shown = None
-    if request.GET.get("import", "").isdigit():
-        shown = selectors.import_get(store, int(request.GET["import"]))
+    import_id = optional_int(request.GET.get("import"), minimum=1)
+    if import_id is not None:
+        shown = selectors.import_get(store, import_id)
     exports = selectors.exports_recent(store)
     imports = selectors.imports_recent(store)
     context = {
@@ -48,8 +50,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     if upload is None:
         return _back(console.token, problem="Choose the CSV file to import first.")
-    if upload.size > MAX_UPLOAD_BYTES:
-        return _back(console.token, problem="The file is larger than 20 MB.")
+    if upload.size > max_upload_bytes():
+        return _back(console.token, problem=too_large_message())
     record = services.product_settings_import(console.store, data=upload.read(), file_name=upload.name,
                                               uploaded_by=console.user.email)
     return _back(console.token, **{"import": record.pk})

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "middleware.security.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "middleware.security.FramingPolicyMiddleware",
@@ -115,6 +116,11 @@ CONSOLE_TOKEN_MAX_AGE = int(env("CONSOLE_TOKEN_MAX_AGE", str(8 * 3600)) or 0)
 ORDERGROOVE_TIMEOUT = float(env("ORDERGROOVE_TIMEOUT", "5") or 5)
 BIGCOMMERCE_TIMEOUT = float(env("BIGCOMMERCE_TIMEOUT", "10") or 10)
 SFTP_CONNECT_TIMEOUT = float(env("SFTP_CONNECT_TIMEOUT", "10") or 10)
+# Where merchant-entered endpoints (Ordergroove, payment gateway, SFTP host) may point, checked at save and at
+# connect time after DNS resolution (middleware/outbound.py): "public" (default, production), "public+loopback"
+# (development and the sandbox: its fakes listen on 127.0.0.1) or "loopback" (tests). https only unless turned off.
+OUTBOUND_ALLOWED_ADDRESSES = env("OUTBOUND_ALLOWED_ADDRESSES", "public")
+OUTBOUND_HTTPS_ONLY = env_bool("OUTBOUND_HTTPS_ONLY", True)
 # A BigCommerce 429 is waited out inline only when the reset is this short; longer waits go back to the queue.
 BIGCOMMERCE_MAX_INLINE_WAIT = float(env("BIGCOMMERCE_MAX_INLINE_WAIT", "15") or 15)
 
@@ -229,6 +235,11 @@ PRODUCT_EXPORT_RETENTION_DAYS = int(env("PRODUCT_EXPORT_RETENTION_DAYS", "7"))  
 CONSOLE_BULK_REPLAY_LIMIT = int(env("CONSOLE_BULK_REPLAY_LIMIT", "500"))
 # Product CSV imports with more subscription products than this are checked against the catalog by a worker.
 PRODUCT_IMPORT_INLINE_MAX_PRODUCTS = int(env("PRODUCT_IMPORT_INLINE_MAX_PRODUCTS", "200"))
+# ...and files larger than these are not even read in the request: it stores the file and answers 202 checking.
+PRODUCT_IMPORT_INLINE_MAX_BYTES = int(env("PRODUCT_IMPORT_INLINE_MAX_BYTES", str(512 * 1024)))
+PRODUCT_IMPORT_INLINE_MAX_ROWS = int(env("PRODUCT_IMPORT_INLINE_MAX_ROWS", "2000"))
+# The largest product CSV an import takes (413 above it).
+PRODUCT_IMPORT_MAX_UPLOAD_BYTES = int(env("PRODUCT_IMPORT_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 
 # --- Periodic tasks: each app declares its own in <app>/schedule.py -----------------------------------------
 from bigcommerce_app.schedule import BEAT_SCHEDULE as _BC_SCHEDULE  # noqa: E402

@@ -3,9 +3,13 @@
 from cryptography.fernet import Fernet
 
 from .base import *  # noqa: F403
-from .base import FIELD_ENCRYPTION_KEYS, VAR_DIR, env_bool
+from .base import FIELD_ENCRYPTION_KEYS, VAR_DIR, env, env_bool
 
 DEBUG = env_bool("DEBUG", True)
+
+# The sandbox's fake Ordergroove and SFTP server listen on 127.0.0.1 over plain http (middleware/outbound.py).
+OUTBOUND_ALLOWED_ADDRESSES = env("OUTBOUND_ALLOWED_ADDRESSES", "public+loopback")
+OUTBOUND_HTTPS_ONLY = env_bool("OUTBOUND_HTTPS_ONLY", False)
 
 if not FIELD_ENCRYPTION_KEYS:
     key_file = VAR_DIR / "field_encryption_keys"

@@ -33,6 +33,9 @@ BIGCOMMERCE_CLIENT_SECRET = "test-client-secret-0123456789abcdef"
 SANDBOX_MODE = False
 FIELD_ENCRYPTION_KEYS = ["u3Q1mHkYv6Ks2x5k9pJ0cTqM8eX4wR7nB2fL1aZ6yD0="]
 ALLOWED_HOSTS = ["*"]
+# Tests reach the fakes on 127.0.0.1 and nothing else, whatever a test or the fuzzer types into a setting.
+OUTBOUND_ALLOWED_ADDRESSES = "loopback"
+OUTBOUND_HTTPS_ONLY = False
 
 # TEST_DATABASE=sqlite: SQLite even where PostgreSQL answers (tests that prove a guarantee on both databases run
 # themselves again this way).

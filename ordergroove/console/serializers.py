@@ -17,6 +17,7 @@ from rest_framework import serializers
 from feeds import cron
 from feeds.models import FeedSettings
 from feeds.sftp import SftpConfigError, host_key_line, host_key_parse, private_key_parse
+from middleware.outbound import OutboundRefused, outbound_host_check, outbound_url_check
 from ordergroove.models import OrdergrooveSettings
 
 OG_SECRETS = ("hash_key", "api_key", "webhook_verification_key", "gateway_api_key")
@@ -56,6 +57,10 @@ def validate_endpoint(value: str) -> str:
         raise serializers.ValidationError("Use https:// — Ordergroove endpoints only accept HTTPS.")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise serializers.ValidationError("Enter the base URL only, without credentials, ?query or #fragment.")
+    try:  # https and a public address in production; checked again at connect time, after DNS resolution
+        outbound_url_check(value)
+    except OutboundRefused as exc:
+        raise serializers.ValidationError(str(exc)) from exc
     return value.rstrip("/")
 
 
@@ -181,6 +186,10 @@ class SettingsSerializer(serializers.Serializer):
             raise serializers.ValidationError("Enter the host name only; the port has its own field.")
         if not (_HOSTNAME.match(value) or _ip(value)):
             raise serializers.ValidationError(f"'{value}' is not a valid host name.")
+        try:  # a public address in production; checked again when connecting, after DNS resolution
+            outbound_host_check(value, 22, unresolvable_ok=True)
+        except OutboundRefused as exc:
+            raise serializers.ValidationError(str(exc)) from exc
         return value.lower()
 
     def validate_sftp_username(self, value: str) -> str:

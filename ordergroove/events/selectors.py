@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 
 from bigcommerce_app.models import Store
 from middleware import charts
+from middleware.inputs import optional_int
 from ordergroove.models import OrdergrooveEvent, OrderPlacement
 
 
@@ -22,8 +23,9 @@ def events_for_order(store: Store, order: str | int, *, limit: int = 200) -> Que
         _placement_match(ref)).exclude(og_order_public_id="").values_list("og_order_public_id", flat=True))
     og_public_ids.add(ref)
     condition = Q(og_order_public_id__in=og_public_ids) | Q(public_id=ref, resource="order")
-    if ref.isdigit():
-        condition |= Q(bc_order_id=int(ref))
+    bc_order_id = optional_int(ref, minimum=1)
+    if bc_order_id is not None:
+        condition |= Q(bc_order_id=bc_order_id)
     return OrdergrooveEvent.objects.filter(store=store).filter(condition).order_by("-received_at")[:limit]
 
 
@@ -36,8 +38,9 @@ def events_for_customer(store: Store, merchant_user_id: str | int, *, limit: int
 
 def _placement_match(ref: str) -> Q:
     condition = Q(og_order_id=ref) | Q(og_order_public_id=ref)
-    if ref.isdigit():
-        condition |= Q(bc_order_id=int(ref))
+    bc_order_id = optional_int(ref, minimum=1)
+    if bc_order_id is not None:
+        condition |= Q(bc_order_id=bc_order_id)
     return condition
 
 

@@ -7,8 +7,8 @@ whose task never ran.
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import alert_raise, alert_resolve
+from middleware.inputs import INT64_MAX, InputError, json_loads_storable, optional_int
 from ordergroove import signatures
 from ordergroove.models import OrdergrooveEvent, OrdergrooveSettings
 
@@ -33,6 +34,10 @@ ALERT_EVENT_TYPES = {
                                                      "Ordergroove's retry flow: {message}"),
 }
 RESOLVING_EVENT_TYPES = {"order.success", "order.cancel", "order.skip_order", "order.delete"}
+# A BigCommerce store hash, as `signed_payload_jwt`'s `sub` carries it: the only thing `?store=` may be.
+STORE_HASH = re.compile(r"[a-z0-9]{1,64}")
+# `created` is a Unix time: bounded so datetime accepts it (years 1970..5138).
+CREATED_MAX = 10**11
 
 
 def max_body_bytes() -> int:
@@ -95,15 +100,12 @@ def _event_fields(payload: dict) -> dict:
         customer = obj.get("merchant_user_id")
     if isinstance(customer, dict):
         customer = customer.get("merchant_user_id")
-    bc_order_id = None
-    try:
-        if obj.get("order_merchant_id") not in (None, ""):
-            bc_order_id = int(str(obj["order_merchant_id"]).strip())
-    except ValueError:
-        bc_order_id = None
+    bc_order_id = optional_int(obj.get("order_merchant_id"), minimum=1, maximum=INT64_MAX)
     occurred = None
-    if isinstance(payload.get("created"), int | float):
-        occurred = datetime.fromtimestamp(int(payload["created"]), tz=UTC)
+    created = payload.get("created")
+    created = optional_int(int(created) if isinstance(created, float) else created, maximum=CREATED_MAX)
+    if created is not None:
+        occurred = datetime.fromtimestamp(created, tz=UTC)
     return {
         "event_type": event_type, "resource": resource[:32], "public_id": public_id, "og_order_public_id": og_order,
         "merchant_user_id": _text(customer, 64), "bc_order_id": bc_order_id,
@@ -114,9 +116,9 @@ def _event_fields(payload: dict) -> dict:
 
 def _payload(body: bytes, *, status: int) -> dict:
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise EventRejected("The body is not JSON.", status) from exc
+        payload = json_loads_storable(body)
+    except InputError as exc:
+        raise EventRejected(str(exc), status) from exc
     if not isinstance(payload, dict):
         raise EventRejected("The body is not a JSON object.", status)
     return payload
@@ -125,6 +127,8 @@ def _payload(body: bytes, *, status: int) -> dict:
 def og_event_receive(*, body: bytes, signature_header: str | None, store_hash: str | None = None) -> EventReceipt:
     """Verify and store one delivery. Raises EventRejected (401 for anything unauthenticated, 400 for a body that
     is not an Ordergroove event); nothing is stored unless the signature verifies."""
+    if store_hash is not None and not STORE_HASH.fullmatch(store_hash):
+        raise EventRejected("?store= must be the store hash the console shows (letters and digits).", 400)
     if not signature_header:
         raise EventRejected("The Ordergroove-Signature header is missing.", 401)
     try:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET  # noqa: S405 - building our own answers only; parsing uses defusedxml
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from anyascii import anyascii
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+
+from middleware.inputs import InputError, bounded_decimal, strict_int
 
 SUCCESS = "SUCCESS"
 ERROR = "ERROR"
@@ -34,6 +36,12 @@ CODE_FORBIDDEN = "403"
 # plausible spellings, otherwise free shipping means orderShipping = 0.00 (DECISIONS §3.11).
 FREE_SHIPPING_ELEMENTS = ("orderFreeShipping", "freeShipping", "free_shipping", "orderShippingFree")
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
+
+# Numbers from the order XML are bounded before use (a `<qty>1e999999</qty>` is a million-digit integer once
+# converted). A recurring order of more than a million units of one item, or a money value of a billion, is not
+# one Ordergroove places; the order's total must also fit the placement record (12 digits, 2 places).
+QTY_MAX = 1_000_000
+MONEY_MAX = Decimal("1000000000")
 
 
 class PlacementXMLError(ValueError):
@@ -119,12 +127,20 @@ def _decimal(parent: ET.Element | None, tag: str, *, required: bool = False) -> 
             raise PlacementXMLError(f"<{tag}> is required")
         return Decimal("0")
     try:
-        value = Decimal(raw.replace(",", ""))
-    except InvalidOperation as exc:
-        raise PlacementXMLError(f"<{tag}> is not a number: {raw[:40]!r}") from exc
-    if not value.is_finite():
-        raise PlacementXMLError(f"<{tag}> is not a number: {raw[:40]!r}")
-    return value
+        return bounded_decimal(raw, what=f"<{tag}>", maximum=MONEY_MAX)
+    except InputError as exc:
+        raise PlacementXMLError(str(exc)) from exc
+
+
+def _qty(node: ET.Element) -> int:
+    raw = _text(node, "qty")
+    try:  # "2" or "2.0"; nothing with an exponent, no NaN/Infinity, nothing past QTY_MAX
+        value = bounded_decimal(raw, what="<qty>", maximum=Decimal(QTY_MAX))
+        if value != value.to_integral_value():
+            raise InputError("<qty> is not whole")
+        return strict_int(int(value), minimum=1, maximum=QTY_MAX, what="<qty>")
+    except InputError as exc:
+        raise PlacementXMLError(f"<qty> must be a whole number from 1 to {QTY_MAX}, not {raw[:20]!r}.") from exc
 
 
 def _address(customer: ET.Element, kind: str) -> Address:
@@ -163,13 +179,7 @@ def parse_order(body: bytes) -> PlacementOrder:
 
     items = []
     for node in items_node.findall("item"):
-        qty_raw = _text(node, "qty")
-        try:
-            qty = int(Decimal(qty_raw))
-        except (InvalidOperation, ValueError) as exc:
-            raise PlacementXMLError(f"<qty> is not a whole number: {qty_raw[:20]!r}") from exc
-        if qty <= 0 or Decimal(qty_raw) != qty:
-            raise PlacementXMLError(f"<qty> must be a positive whole number, not {qty_raw[:20]!r}.")
+        qty = _qty(node)
         final_price = _decimal(node, "finalPrice", required=True)
         if final_price < 0:
             raise PlacementXMLError("<finalPrice> must not be negative.")
@@ -183,6 +193,9 @@ def parse_order(body: bytes) -> PlacementOrder:
             raise PlacementXMLError("Every <item> needs a <product_id> or a <sku>.")
     if not items:
         raise PlacementXMLError("The order has no <item>.")
+    line_total = sum((item.final_price for item in items), Decimal("0"))
+    if line_total + abs(_decimal(head, "orderShipping")) + abs(_decimal(head, "orderSalesTax")) >= MONEY_MAX:
+        raise PlacementXMLError(f"The order's total is not below {MONEY_MAX:,}.")
 
     incentives = []
     incentives_node = root.find("incentives")

@@ -33,6 +33,7 @@ from bigcommerce_app.client import BigCommerceClient, BigCommerceError, client_f
 from bigcommerce_app.identifiers import parse_og_product_id
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import alert_raise
+from middleware.inputs import INT32_MAX, InputError, strict_int
 from ordergroove import signatures
 from ordergroove.constants import RECURRING_ORDER_EXTERNAL_SOURCE
 from ordergroove.models import OrdergrooveSettings, OrderPlacement
@@ -288,8 +289,8 @@ def placement_customer_and_instrument(client: BigCommerceClient, order: Placemen
     """The BigCommerce customer (`customerPartnerId` = customer id, DECISIONS §3.6) and the stored card
     Ordergroove holds (`orderTokenId` = the stored-instrument token), checked before an order exists."""
     try:
-        customer_id = int(order.customer_partner_id)
-    except ValueError as exc:
+        customer_id = strict_int(order.customer_partner_id, minimum=1, maximum=INT32_MAX)
+    except InputError as exc:
         raise PlacementFailure(order_xml.CODE_PLACEMENT_FAILED,
                                f"customerPartnerId {order.customer_partner_id!r} is not a BigCommerce customer "
                                "id.") from exc
@@ -399,7 +400,21 @@ def _order_create_failure(exc: BigCommerceError) -> PlacementFailure:
 # --- Order body -------------------------------------------------------------------------------------------------
 
 def _money(value: Decimal) -> str:
+    """V2 order-level amounts (`base_shipping_cost`, `discount_amount`, ...): "Float-As-String" in the reference."""
     return str(value.quantize(V2_PLACES, rounding=ROUND_HALF_UP))
+
+
+def _money_number(value: Decimal) -> float:
+    """A line price as the JSON number `orderCatalogProduct_Post` types it (`price_inc_tax`, `price_ex_tax`).
+
+    Exact, not rounded by the float: the value has four places and is below 10**9 (order_xml bounds every amount),
+    so at most 13 significant digits, and any decimal of at most 15 significant digits survives the round trip
+    through an IEEE double; ``repr`` (what ``json`` writes) gives back the shortest text, the same decimal."""
+    quantized = value.quantize(V2_PLACES, rounding=ROUND_HALF_UP)
+    number = float(quantized)
+    if Decimal(repr(number)) != quantized:  # unreachable within the bounds; never send a changed price
+        raise PlacementFailure(order_xml.CODE_PLACEMENT_FAILED, f"The price {quantized} cannot be sent exactly.")
+    return number
 
 
 def _v2_address(address: Address, *, email: str) -> dict:
@@ -451,8 +466,8 @@ def placement_lines(client: BigCommerceClient, order: PlacementOrder) -> list[di
             share = Decimal("0")
         unit = line.pop("_unit")
         line.pop("_final")
-        line["price_ex_tax"] = _money(unit)
-        line["price_inc_tax"] = _money(unit + share / line["quantity"])
+        line["price_ex_tax"] = _money_number(unit)
+        line["price_inc_tax"] = _money_number(unit + share / line["quantity"])
     return lines
 
 
@@ -500,7 +515,7 @@ def placement_order_body(client: BigCommerceClient, og_settings: OrdergrooveSett
     lines = placement_lines(client, order)
     free_shipping = placement_free_shipping(og_settings, order)
     shipping_cost = Decimal("0") if free_shipping else max(order.shipping, Decimal("0"))
-    items_total = sum((Decimal(line["price_inc_tax"]) * line["quantity"] for line in lines), Decimal("0"))
+    items_total = sum((Decimal(repr(line["price_inc_tax"])) * line["quantity"] for line in lines), Decimal("0"))
     discount = min(max(order.subtotal_discount, Decimal("0")), items_total)
     codes = list(dict.fromkeys(order.order_incentive_codes))
     if free_shipping and og_settings.free_shipping_coupon:

@@ -629,8 +629,54 @@ class FakeBigCommerce(FakeServer):
             return self.v3_error(404, "The requested resource was not found.")
         return self.paginate(request, store.order_transactions.get(int(request.params["id"]), []))
 
+    # The types the orders v2 reference gives the fields a placement sends (`order_Post`, `order_Shared`,
+    # `orderCatalogProduct_Post`): ids, quantities and line prices are numbers; order-level amounts are
+    # "Float, Float-As-String, Integer"; names and notes are strings. BigCommerce refuses another type with 400.
+    ORDER_INTEGERS = ("customer_id", "status_id", "channel_id")
+    ORDER_AMOUNTS = ("base_shipping_cost", "shipping_cost_ex_tax", "shipping_cost_inc_tax", "discount_amount",
+                     "base_handling_cost", "handling_cost_ex_tax", "handling_cost_inc_tax")
+    ORDER_STRINGS = ("staff_notes", "customer_message", "external_source", "external_order_id")
+    LINE_INTEGERS = ("product_id", "variant_id", "quantity")
+    LINE_NUMBERS = ("price_inc_tax", "price_ex_tax")
+
+    @classmethod
+    def order_post_type_error(cls, body: dict) -> str | None:
+        def is_int(v):
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        def is_number(v):
+            return (is_int(v) or isinstance(v, float)) and v == v and v not in (float("inf"), float("-inf"))
+
+        def is_amount(v):
+            if isinstance(v, str):
+                try:
+                    return is_number(float(v))
+                except ValueError:
+                    return False
+            return is_number(v)
+
+        checks = [(cls.ORDER_INTEGERS, is_int), (cls.ORDER_AMOUNTS, is_amount),
+                  (cls.ORDER_STRINGS, lambda v: isinstance(v, str))]
+        for names, ok in checks:
+            for name in names:
+                if name in body and body[name] is not None and not ok(body[name]):
+                    return f"The field '{name}' is invalid."
+        if not isinstance(body.get("products") or [], list):
+            return "The field 'products' is invalid."
+        for line in body.get("products") or []:
+            if not isinstance(line, dict):
+                return "The field 'products' is invalid."
+            for names, ok in ((cls.LINE_INTEGERS, is_int), (cls.LINE_NUMBERS, is_number)):
+                for name in names:
+                    if name in line and not ok(line[name]):
+                        return f"The field '{name}' is invalid."
+        return None
+
     def h_order_create(self, request, store):
         body = request.json() or {}
+        type_error = self.order_post_type_error(body) if isinstance(body, dict) else "The request body is invalid."
+        if type_error:
+            return self.v2_error(400, type_error)
         if not body.get("billing_address") or not body.get("products"):
             return self.v2_error(400, "The field 'billing_address' and 'products' are required.")
         billing = body["billing_address"]

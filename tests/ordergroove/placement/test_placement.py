@@ -47,8 +47,8 @@ def test_success_creates_one_paid_order_with_the_xml_lines_prices_shipping_and_a
     large = shop.treats_large()
     assert [(p["product_id"], p.get("variant_id"), p["quantity"], p["price_ex_tax"], p["price_inc_tax"])
             for p in sent["products"]] == [
-        (shop.treats["id"], large["id"], 2, "10.3900", "10.3900"),  # finalPrice 20.78 over 2
-        (shop.food["id"], shop.food["base_variant_id"], 1, "22.4900", "22.4900"),
+        (shop.treats["id"], large["id"], 2, 10.39, 10.39),  # finalPrice 20.78 over 2; JSON numbers (issue 14)
+        (shop.food["id"], shop.food["base_variant_id"], 1, 22.49, 22.49),
     ]
     assert sent["base_shipping_cost"] == sent["shipping_cost_inc_tax"] == "5.9500"
     assert sent["discount_amount"] == "0.0000"
@@ -81,7 +81,7 @@ def test_sales_tax_is_spread_over_the_lines_so_the_charge_matches_ordergroove(cl
 
     assert answer(response)["code"] == "SUCCESS"
     lines = orders_created(shop)[0].json()["products"]
-    assert [line["price_ex_tax"] for line in lines] == ["10.3900", "22.4900"]
+    assert [line["price_ex_tax"] for line in lines] == [10.39, 22.49]
     tax = sum(float(line["price_inc_tax"]) * line["quantity"] - float(line["price_ex_tax"]) * line["quantity"]
               for line in lines)
     assert round(tax, 2) == 4.33
