@@ -1,9 +1,14 @@
 """Celery tasks of this app (thin: each calls a service). Feature modules' tasks are imported here so that
 the worker's autodiscovery registers them."""
 
+import logging
+
 from celery import shared_task
+from django.db import transaction
 
 from bigcommerce_app.inbox.tasks import inbound_event_process, inbound_events_sweep  # noqa: F401
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="bigcommerce_app.webhooks_reconcile_all")
@@ -31,6 +36,30 @@ def storefront_content_reconcile_all() -> int:
         storefront_content_reconcile(store)
         count += 1
     return count
+
+
+@shared_task(name="bigcommerce_app.storefront_content_reconcile_store", ignore_result=True)
+def storefront_content_reconcile_store(store_id: int) -> None:
+    """After a change elsewhere that the storefront tag carries (a product CSV import's one-time options)."""
+    from bigcommerce_app.models import Store
+    from bigcommerce_app.storefront_content import storefront_content_reconcile
+
+    store = Store.objects.filter(pk=store_id, status=Store.Status.INSTALLED).first()
+    if store is not None:
+        storefront_content_reconcile(store)
+
+
+def storefront_content_reconcile_soon(store_id: int) -> None:
+    """Queue a reconcile once the caller's transaction commits. Best effort: a broker failure is logged and the
+    daily reconcile (or the next load) catches up, so it never fails the change that asked for it."""
+
+    def enqueue() -> None:
+        try:
+            storefront_content_reconcile_store.delay(store_id)
+        except Exception:  # noqa: BLE001 - the broker is down; the daily reconcile repairs it
+            logger.warning("Could not queue the storefront reconcile of store %s", store_id, exc_info=True)
+
+    transaction.on_commit(enqueue)
 
 
 @shared_task(name="bigcommerce_app.inbound_events_prune")

@@ -21,6 +21,7 @@ from bigcommerce_app.client import (
 )
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import audit
+from bigcommerce_app.tasks import storefront_content_reconcile_soon
 from feeds.models import ProductExportChunk, ProductExportJob, ProductSettingsImport, ProductSubscriptionSetting
 from feeds.products import csvfile
 from feeds.products.frequency import FrequencyError, frequency_parse, frequency_problems
@@ -501,6 +502,7 @@ def _import_decide(store: Store, rows: list[_Row], checkable: list[_Row], errors
         record.summary = _summary(previous, applied)
         record.save(update_fields=["applied", "summary"])
         audit(store, "product_settings_imported", actor=record.uploaded_by, import_id=record.pk, **record.summary)
+        storefront_content_reconcile_soon(store.pk)  # the checkout script's tag lists the one-time options
     return record
 
 
@@ -572,4 +574,5 @@ def product_settings_rollback(store: Store, import_id: int, *, actor: str = "") 
         record.save(update_fields=["status", "rolled_back_at", "rolled_back_by"])
         audit(store, "product_settings_rolled_back", actor=actor, import_id=record.pk,
               restored=len(restored), removed=len(gone))
+        storefront_content_reconcile_soon(store.pk)
     return record

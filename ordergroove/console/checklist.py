@@ -120,6 +120,8 @@ def storefront_ready(store: Store, og: OrdergrooveSettings) -> tuple[bool, str]:
     status = storefront_status(store)
     if status.ready:
         return True, "The storefront script is installed at BigCommerce; no theme edits needed."
+    if status.state == "outdated":  # installed and working; a changed setting reaches it at the next reconcile
+        return True, "The storefront script is installed at BigCommerce; an update waits for the next reconcile."
     if storefront_settings(store).mode == StorefrontSettings.Mode.THEME_MANAGED:
         return True, "Theme-managed: the theme's own Ordergroove code (seed 002) calls the storefront endpoints."
     return False, f"Storefront script {status.state}: {status.detail}"

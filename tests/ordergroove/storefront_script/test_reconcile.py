@@ -9,6 +9,7 @@ import threading
 
 import pytest
 import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from bigcommerce_app.models import StorefrontPage, StorefrontScript
@@ -16,11 +17,14 @@ from bigcommerce_app.services import store_load
 from bigcommerce_app.signed_payload import verify_signed_payload_jwt
 from bigcommerce_app.storefront_content import storefront_content_reconcile
 from bigcommerce_app.tasks import storefront_content_reconcile_all
+from middleware.celery import app as celery_app
 from ordergroove.console.services import settings_update
 from ordergroove.storefront_script.asset import script_asset
 from ordergroove.storefront_script.selectors import storefront_status
 from ordergroove.storefront_script.services import storefront_settings_update
 from tests.fakes.bigcommerce import DEFAULT_SCOPE
+from tests.feeds.products.conftest import catalog, csv_text  # noqa: F401
+from tests.feeds.products.test_import import _good_rows
 from tests.ordergroove.conftest import OG_MERCHANT_ID
 
 pytestmark = pytest.mark.django_db
@@ -238,3 +242,20 @@ def test_the_daily_task_puts_back_what_the_merchant_deleted(configured, fake_bc)
     fake_bc.stores["abc123"].scripts.clear()
     assert storefront_content_reconcile_all() == 1
     assert set(scripts_at(fake_bc)) == {"Ordergroove storefront", "Ordergroove checkout"}
+
+
+def test_a_product_csv_import_brings_its_one_time_options_to_the_checkout_script(
+        configured, fake_bc, console_api, catalog, django_capture_on_commit_callbacks):  # noqa: F811
+    """The checkout script's tag lists the one-time options of the imported frequency tables, so an import (or a
+    rollback) queues a reconcile: the checkout guards see a new "Once" option without waiting for the next load."""
+    assert "Once" not in scripts_at(fake_bc)["Ordergroove checkout"]["html"]
+    celery_app.conf.task_always_eager = True  # the queued reconcile runs in this process, for real
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = console_api.post("/console/api/products/imports", {"file": SimpleUploadedFile(
+                "products.csv", csv_text(_good_rows()).encode(), content_type="text/csv")})
+    finally:
+        celery_app.conf.task_always_eager = False
+    assert response.status_code == 201, response.json()
+    assert '&quot;Once&quot;' in scripts_at(fake_bc)["Ordergroove checkout"]["html"]
+    assert storefront_status(configured).state == "installed"
