@@ -26,6 +26,7 @@ class Request:
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
     received_at: float = field(default_factory=time.time)
+    client_port: int = 0  # the caller's source port: tells which process of a soak is mid-call
 
     def q(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -166,7 +167,7 @@ class FakeServer:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         request = Request(handler.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                          dict(handler.headers.items()), body)
+                          dict(handler.headers.items()), body, client_port=handler.client_address[1])
         with self.lock:
             self.requests.append(request)
         response = self._fault_for(request) or self._route(request)
