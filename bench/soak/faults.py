@@ -159,6 +159,9 @@ class Injector:
                 if cuts:
                     record.end = cuts[0].at
                     record.detail = f"connection cut after {cuts[0].detail} bytes of {cuts[0].path}"
+                    # Recovered once that same file arrives whole (the other store's uploads do not count).
+                    final = re.sub(r"^(.*/)\.(.+)\.[0-9a-f]+\.tmp$", r"\1\2", cuts[0].path)
+                    record.streams = (f"feed:{final}",)
                     return
                 if self.stop.wait(0.1):
                     record.injected, record.detail = False, "no feed upload came before the load ended"

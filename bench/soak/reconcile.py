@@ -52,6 +52,7 @@ class Watch:
                 final = event.path.endswith(FINAL_SUFFIXES)
                 if event.kind in ("rename", "posix_rename") and final:
                     self.rec.success("feed", event.at)
+                    self.rec.success(f"feed:{event.path}", event.at)
                 elif event.kind == "open" and final and event.detail != "rb":
                     self.final_writes.append(event.path)
             self._seen_events = len(events)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -80,6 +81,13 @@ class Fault:
     query: dict[str, str] = field(default_factory=dict)  # only requests with these query values
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A caller that went away (a process killed mid-call by a test or the soak) is no error of the fake."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeServer:
     name = "fake"
 
@@ -119,7 +127,7 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
 
-        self._server = ThreadingHTTPServer((self.host, self._port), _Handler)
+        self._server = _QuietServer((self.host, self._port), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-server",
                                         daemon=True)
