@@ -50,7 +50,11 @@ def service_env(topology: Topology, vendor_env: dict[str, str], workdir: Path) -
         "APP_URL": APP_URL, "ALLOWED_HOSTS": f"{APP_HOST},127.0.0.1", "SECRET_KEY": secrets.token_urlsafe(48),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "DATABASE_URL": topology.database_url,
         "REDIS_URL": topology.redis_url, "VAR_DIR": str(workdir / "var"), "LOG_LEVEL": "INFO",
+        "WORKER_CONCURRENCY": "2", "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         "METRICS_TOKEN": secrets.token_urlsafe(24),
+        # The vendors are fakes on 127.0.0.1 over plain HTTP: the explicit setting that lets merchant-entered
+        # endpoints point there (production's default refuses anything but HTTPS to public addresses).
+        "OUTBOUND_ALLOWED_ADDRESSES": "public+loopback", "OUTBOUND_HTTPS_ONLY": "false",
     })
     (workdir / "var").mkdir(exist_ok=True)
     return env

@@ -90,20 +90,23 @@ class Topology:
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.redis_port}/0"
 
-    # --- Commands (docker/entrypoint.sh and compose.yaml, bound to loopback on free ports) --------------------
+    # --- Commands (docker/entrypoint.sh and compose.yaml; web and beat with a loopback port and a schedule file of
+    # the soak's own, otherwise the same) --------------------------------------------------------------------------
     def _commands(self) -> dict[str, list[str]]:
         redis_dir = self.workdir / "redis"
         redis_dir.mkdir(exist_ok=True)
         web = (f"{BIN}/python manage.py migrate --noinput && exec {BIN}/gunicorn middleware.wsgi:application "
                f"--bind 127.0.0.1:{self.web_port} --workers 2 --threads 4 --timeout 30 --access-logfile - "
                "--forwarded-allow-ips '*'")
-        worker = [f"{BIN}/celery", "-A", "middleware", "worker", "--loglevel", "INFO", "--concurrency", "2"]
+        # The worker is docker/entrypoint.sh's own (it binds nothing); both answer to worker@<host>, as two
+        # containers would with their own host names.
+        worker = ["sh", str(ROOT / "docker" / "entrypoint.sh"), "worker"]
         return {
             "redis": ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--appendonly", "yes",
                       "--maxmemory-policy", "noeviction", "--dir", str(redis_dir)],
             "web": ["sh", "-c", web],
-            "worker1": [*worker, "--hostname", "worker1@%h"],
-            "worker2": [*worker, "--hostname", "worker2@%h"],
+            "worker1": worker,
+            "worker2": worker,
             "beat": [f"{BIN}/celery", "-A", "middleware", "beat", "--loglevel", "INFO", "--schedule",
                      str(self.workdir / "celerybeat-schedule")],
         }
