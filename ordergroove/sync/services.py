@@ -222,15 +222,17 @@ def contact_details_sync(event: InboundEvent) -> str:
     store = event.store
     customer_id = int(event.resource_id)
     og_settings_for(store)
-    customer = client_for_store(store).customer(customer_id)
-    if customer is None:
-        raise EventSkipped(f"customer {customer_id} does not exist in BigCommerce")
-    email, phone = (customer.get("email") or "").strip(), (customer.get("phone") or "").strip()
-    if not email:
-        raise EventSkipped(f"customer {customer_id} has no email")
     muid = str(customer_id)
     with transaction.atomic():
+        # The customer's lock first, then BigCommerce: two events of one customer read in the order they hold the
+        # lock, so an older read can never replace what a newer one queued (found by bench/soak.py).
         state = _state_locked(store, muid)
+        customer = client_for_store(store).customer(customer_id)
+        if customer is None:
+            raise EventSkipped(f"customer {customer_id} does not exist in BigCommerce")
+        email, phone = (customer.get("email") or "").strip(), (customer.get("phone") or "").strip()
+        if not email:
+            raise EventSkipped(f"customer {customer_id} has no email")
         in_flight = _in_flight(store, Delivery.Kind.CONTACT_DETAILS, muid)
         if in_flight is not None:
             current = json.loads(in_flight.request or "{}")
@@ -251,14 +253,14 @@ def payment_default_sync(event: InboundEvent) -> str:
     store = event.store
     customer_id = int(event.resource_id)
     og = og_settings_for(store)
-    instrument = instruments.default_instrument(og, client_for_store(store), customer_id)
-    if instrument is None:
-        raise EventSkipped(f"customer {customer_id} has no default payment instrument Ordergroove can use")
-    payment = payloads.payment_default_payload(instrument)
-    fingerprint = hashlib.sha256(json.dumps(payment, sort_keys=True).encode()).hexdigest()[:32]
     muid = str(customer_id)
     with transaction.atomic():
-        state = _state_locked(store, muid)
+        state = _state_locked(store, muid)  # before reading BigCommerce: see contact_details_sync
+        instrument = instruments.default_instrument(og, client_for_store(store), customer_id)
+        if instrument is None:
+            raise EventSkipped(f"customer {customer_id} has no default payment instrument Ordergroove can use")
+        payment = payloads.payment_default_payload(instrument)
+        fingerprint = hashlib.sha256(json.dumps(payment, sort_keys=True).encode()).hexdigest()[:32]
         in_flight = _in_flight(store, Delivery.Kind.PAYMENT_DEFAULT, muid)
         last = (json.loads(in_flight.request or "{}").get("fingerprint") if in_flight is not None
                 else state.payment_fingerprint)

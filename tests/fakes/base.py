@@ -79,6 +79,7 @@ class Fault:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)  # only requests with these query values
+    answer_first: bool = False  # with status 0: the answer is made at once and held `delay` s (a slow link)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -151,12 +152,13 @@ class FakeServer:
 
     # Test controls -------------------------------------------------------------------------------------
     def fail(self, method: str, path_regex: str, *, status: int = 500, count: int = 1, body: Any = None,
-             delay: float = 0.0, headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> None:
+             delay: float = 0.0, headers: dict[str, str] | None = None, query: dict[str, str] | None = None,
+             answer_first: bool = False) -> None:
         """The next `count` requests matching (path, and `query` values if given, e.g. {"page": "2"}) answer
         `status` (after `delay` seconds; a delay longer than the client's timeout simulates a timeout)."""
         with self.lock:
             self.faults.append(Fault(method.upper(), re.compile(path_regex), count, status, body, delay,
-                                     headers or {}, query or {}))
+                                     headers or {}, query or {}, answer_first))
 
     def requests_to(self, method: str, path_regex: str) -> list[Request]:
         pattern = re.compile(path_regex)
@@ -200,6 +202,10 @@ class FakeServer:
             else:
                 return None
             generation = self.generation
+        if fault.answer_first and fault.status == 0:  # the state of now, delivered late
+            response = self._route(request)
+            time.sleep(fault.delay)
+            return response
         if fault.delay:
             time.sleep(fault.delay)
             if self.generation != generation:
