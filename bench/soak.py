@@ -69,6 +69,14 @@ def feed_run_counts() -> Counter:
     return Counter(FeedRun.objects.values_list("status", flat=True))
 
 
+def feed_runs() -> list[dict]:
+    from feeds.models import FeedRun
+
+    return [{"pk": pk, "store": store, "started_at": started, "finished_at": finished, "status": status}
+            for pk, store, started, finished, status in FeedRun.objects.values_list(
+                "pk", "store__store_hash", "started_at", "finished_at", "status")]
+
+
 def stuck_rows() -> dict[str, dict[str, int]]:
     """Where unfinished work sits in the database (printed when a goal fails)."""
     from bigcommerce_app.models import InboundEvent
@@ -81,7 +89,8 @@ def stuck_rows() -> dict[str, dict[str, int]]:
 
 def soak(args: argparse.Namespace, workdir: Path) -> bool:
     vendors = Vendors(workdir)
-    topology = Topology(workdir, {}, pg_url=args.postgres, db_name=f"soak_{os.getpid()}_{secrets.token_hex(3)}")
+    topology = Topology(workdir, {}, pg_url=args.postgres, db_name=f"soak_{os.getpid()}_{secrets.token_hex(3)}",
+                        keep_database=args.keep_database)
     try:
         topology.env = service_env(topology, vendors.start(), workdir)
         os.environ.update(topology.env)
@@ -119,7 +128,7 @@ def soak(args: argparse.Namespace, workdir: Path) -> bool:
         drain_seconds, left = wait_drained(load, vendors, args.drain, database_outstanding)
         load.stop_retries()
         watch.stop()
-        result = reconcile(load, vendors, watch, injector.records, recorder, topology.summary(), feed_run_counts(),
+        result = reconcile(load, vendors, watch, injector.records, recorder, topology.summary(), feed_runs(),
                            og_event_counts())
         result.row("drain", f"{drain_seconds:.0f} s" + ("" if not any(left.values()) else
                                                          f", still outstanding: {left}"))
@@ -156,6 +165,7 @@ def main() -> int:
     parser.add_argument("--postgres", default=os.environ.get("SOAK_POSTGRES", "postgres://postgres@127.0.0.1:5432"),
                         help="PostgreSQL server URL (without database)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the service logs even when all goals pass")
+    parser.add_argument("--keep-database", action="store_true", help="do not drop the database (investigation)")
     args = parser.parse_args()
     if not shutil.which("redis-server"):
         print("soak: redis-server is not on PATH", file=sys.stderr)

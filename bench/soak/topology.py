@@ -65,7 +65,7 @@ class Role:
 
 
 class Topology:
-    def __init__(self, workdir: Path, env: dict[str, str], *, pg_url: str, db_name: str):
+    def __init__(self, workdir: Path, env: dict[str, str], *, pg_url: str, db_name: str, keep_database: bool = False):
         self.workdir = workdir
         self.env = env
         self.pg_url = pg_url
@@ -77,6 +77,7 @@ class Topology:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.db_created = False
+        self.keep_database = keep_database
 
     @property
     def web_url(self) -> str:
@@ -207,7 +208,7 @@ class Topology:
                         pass
                     _kill_group(role.process, signal.SIGKILL)  # children that outlived their parent too
                     role.process.wait()
-        if self.db_created:
+        if self.db_created and not self.keep_database:
             with psycopg.connect(f"{self.pg_url}/postgres", autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
             self.db_created = False
