@@ -336,6 +336,10 @@ def delivery_attempt(delivery_id: int) -> str:
         if not claimed:
             return "not-claimed"
         delivery = Delivery.objects.select_related("store").get(pk=delivery_id)
+        if delivery.kind in LATEST_WINS:
+            waited = _latest_wins(delivery, now)
+            if waited:
+                return waited
         # An attempt left open means a worker died waiting for Ordergroove: say so in its row (the first
         # attempt has no predecessor to look for).
         if delivery.attempts > 1:
@@ -343,6 +347,27 @@ def delivery_attempt(delivery_id: int) -> str:
                 outcome="lost", finished_at=now, error="the worker stopped before Ordergroove's answer was recorded")
         attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, started_at=now)
     return _attempt_run(delivery, attempt)
+
+
+# A customer's contact details and default card: only the newest change may reach Ordergroove last.
+LATEST_WINS = (Delivery.Kind.CONTACT_DETAILS, Delivery.Kind.PAYMENT_DEFAULT)
+
+
+def _latest_wins(delivery: Delivery, now) -> str | None:
+    """For a just-claimed customer delivery: "superseded" when a newer change of the same customer exists (an
+    older change that was in flight when the newer was queued, and is now due for a retry); "waiting" when an
+    older change is still in flight (the newer goes after it, so it lands last); None: send it."""
+    same = Delivery.objects.filter(store=delivery.store, kind=delivery.kind, merchant_user_id=delivery.merchant_user_id)
+    if same.filter(pk__gt=delivery.pk).exclude(status=Delivery.Status.SUPERSEDED).exists():
+        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SUPERSEDED, completed_at=now,
+                                                       lease_until=None, attempts=F("attempts") - 1)
+        return Delivery.Status.SUPERSEDED
+    older = same.filter(pk__lt=delivery.pk, status=Delivery.Status.SENDING, lease_until__gte=now).first()
+    if older is not None:
+        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.PENDING, lease_until=None,
+                                                       next_attempt_at=older.lease_until, attempts=F("attempts") - 1)
+        return "waiting"
+    return None
 
 
 def _attempt_run(delivery: Delivery, attempt: DeliveryAttempt) -> str:

@@ -67,3 +67,34 @@ def test_the_newer_default_card_wins_when_the_older_read_is_processed_last(shop,
     _older_read_lands_last(shop, DEFAULT_UPDATED, r"/stored-instruments$", change)
 
     assert fake_og.merchants[OG_MERCHANT_ID].payments[str(shop.customer["id"])]["cc_last_4"] == "3333"
+
+
+def test_an_older_change_failed_in_flight_is_not_sent_after_the_newer_one(shop, fake_og):
+    """The older change was on its way when the newer one was queued (so it was not superseded), then failed with
+    a 5xx and waits for its retry: the retry must not put the older email back after the newer one arrived."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    fake_og.add_customer(OG_MERCHANT_ID, shop.customer["id"], email="jane@example.com")
+    customers = shop.fake_bc.stores[shop.hash].customers
+    customers[shop.customer["id"]]["email"] = "jane.first@example.com"
+    inbound_event_process(shop.event(CUSTOMER_UPDATED, shop.customer["id"]).pk)
+    [older] = Delivery.objects.filter(status="pending")
+    fake_og.fail("PATCH", r"/set_contact_details$", status=503, delay=1.0)  # held, then a 5xx
+    sending = threading.Thread(target=lambda: (services.delivery_attempt(older.pk), connection.close()))
+    sending.start()
+    deadline = time.monotonic() + 10
+    while not fake_og.requests_to("PATCH", r"/set_contact_details$") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    customers[shop.customer["id"]]["email"] = "jane.second@example.com"
+    inbound_event_process(shop.event(CUSTOMER_UPDATED, shop.customer["id"]).pk)  # queued while the older is out
+    sending.join(timeout=30)
+    _send_pending()  # the newer one arrives
+
+    Delivery.objects.filter(pk=older.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    services.delivery_attempt(older.pk)  # the older one's retry comes due
+
+    assert fake_og.merchants[OG_MERCHANT_ID].customers[str(shop.customer["id"])]["email"] == "jane.second@example.com"
+    older.refresh_from_db()
+    assert older.status == Delivery.Status.SUPERSEDED
