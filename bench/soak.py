@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,33 +59,6 @@ def service_env(topology: Topology, vendor_env: dict[str, str], workdir: Path) -
     return env
 
 
-def feed_run_counts() -> Counter:
-    from django.db import connections
-
-    from feeds.models import FeedRun
-
-    connections.close_all()  # the soak terminated backends: start from a fresh connection
-    return Counter(FeedRun.objects.values_list("status", flat=True))
-
-
-def feed_runs() -> list[dict]:
-    from feeds.models import FeedRun
-
-    return [{"pk": pk, "store": store, "started_at": started, "finished_at": finished, "status": status}
-            for pk, store, started, finished, status in FeedRun.objects.values_list(
-                "pk", "store__store_hash", "started_at", "finished_at", "status")]
-
-
-def stuck_rows() -> dict[str, dict[str, int]]:
-    """Where unfinished work sits in the database (printed when a goal fails)."""
-    from bigcommerce_app.models import InboundEvent
-    from ordergroove.models import Delivery, OrderPlacement
-
-    return {"inbound events": Counter(InboundEvent.objects.values_list("status", flat=True)),
-            "deliveries": Counter(Delivery.objects.values_list("status", flat=True)),
-            "placements": Counter(OrderPlacement.objects.values_list("state", flat=True))}
-
-
 def soak(args: argparse.Namespace, workdir: Path) -> bool:
     vendors = Vendors(workdir)
     topology = Topology(workdir, {}, pg_url=args.postgres, db_name=f"soak_{os.getpid()}_{secrets.token_hex(3)}",
@@ -101,6 +73,7 @@ def soak(args: argparse.Namespace, workdir: Path) -> bool:
 
         django.setup()
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # the fake SFTP server's side of the cuts
+        from bench.soak import database  # imports the models: after django.setup()
         from bench.soak.faults import Injector
         from bench.soak.load import Load, Recorder
         from bench.soak.reconcile import Watch, fault_log, print_table, reconcile, wait_drained
@@ -125,36 +98,24 @@ def soak(args: argparse.Namespace, workdir: Path) -> bool:
         faults.join(timeout=60)
         print(f"soak: load over after {seconds:.0f}s ({len(recorder.answers)} requests, "
               f"{len(injector.records)} faults); draining (at most {args.drain:.0f}s)", flush=True)
-        drain_seconds, left = wait_drained(load, vendors, args.drain, database_outstanding)
+        drain_seconds, left = wait_drained(load, vendors, args.drain,
+                                           lambda: database.outstanding(STORES))
         load.stop_retries()
         watch.stop()
-        result = reconcile(load, vendors, watch, injector.records, recorder, topology.summary(), feed_runs(),
-                           og_event_counts())
+        result = reconcile(load, vendors, watch, injector.records, recorder, topology.summary(),
+                           database.feed_runs(STORES), database.og_event_counts(STORES))
         result.row("drain", f"{drain_seconds:.0f} s" + ("" if not any(left.values()) else
                                                          f", still outstanding: {left}"))
         print("\nFaults (time since the first, what was hit, recovery = fault over → next success):")
         print(fault_log(injector.records))
         print_table(result, f"Soak: {args.minutes:g} min of load, {args.rate:g} order webhooks/s, 2 stores")
         if result.failures:
-            for table, counts in stuck_rows().items():
+            for table, counts in database.unfinished().items():
                 print(f"database, {table}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
         return not result.failures
     finally:
         topology.stop()
         vendors.stop()
-
-
-def og_event_counts() -> tuple[int, int]:
-    from ordergroove.models import OrdergrooveEvent
-
-    rows = OrdergrooveEvent.objects.filter(store__store_hash__in=STORES)
-    return rows.count(), rows.filter(processed_at__isnull=False).count()
-
-
-def database_outstanding() -> dict[str, int]:
-    runs = feed_run_counts()
-    stored, processed = og_event_counts()
-    return {"feed runs active": runs["queued"] + runs["running"], "events not processed": stored - processed}
 
 
 def main() -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import psycopg
 import requests
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -209,9 +210,15 @@ class Topology:
                     _kill_group(role.process, signal.SIGKILL)  # children that outlived their parent too
                     role.process.wait()
         if self.db_created and not self.keep_database:
-            with psycopg.connect(f"{self.pg_url}/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+            self._drop_database()
             self.db_created = False
+
+    @retry(retry=retry_if_exception_type(psycopg.OperationalError), stop=stop_after_delay(120), wait=wait_fixed(2),
+           reraise=True)
+    def _drop_database(self) -> None:
+        """Dropped even when the shared server is short of connections for a while."""
+        with psycopg.connect(f"{self.pg_url}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
 
     # --- Faults ---------------------------------------------------------------------------------------------
     def terminate_backends(self) -> int:
