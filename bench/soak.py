@@ -118,6 +118,10 @@ def soak(args: argparse.Namespace, workdir: Path) -> bool:
         vendors.stop()
 
 
+def _interrupted(*_args) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up as Ctrl-C does
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=5, help="length of the load (one round of faults a minute)")
@@ -131,7 +135,7 @@ def main() -> int:
     if not shutil.which("redis-server"):
         print("soak: redis-server is not on PATH", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupted)
     workdir = Path(tempfile.mkdtemp(prefix="soak-"))
     started = time.monotonic()
     ok = False
