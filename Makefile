@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench soak clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ bench: setup
 	$(PY) bench/storefront.py
 	$(PY) bench/webhooks.py
 	$(PY) bench/feed.py --sizes 10000,100000
+
+# The soak of issue 14 (bench/soak.py): needs PostgreSQL on 127.0.0.1:5432 and the redis-server binary.
+SOAK_MINUTES ?= 5
+soak: setup
+	$(PY) bench/soak.py --minutes $(SOAK_MINUTES)
 
 lint: setup
 	$(VENV)/bin/ruff check .

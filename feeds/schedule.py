@@ -1,7 +1,8 @@
 """Periodic tasks of this app (merged into CELERY_BEAT_SCHEDULE). Plain data: no Django imports here."""
 
 BEAT_SCHEDULE: dict = {
-    # Every minute: start the feed run of each store whose cron slot (US Central time) is due (issue 6).
+    # Every minute: start the feed run of each store whose cron slot (US Central time) is due (issue 6), and send
+    # again a queued run whose message was lost (unclaimed after FEED_RUN_REQUEUE_SECONDS).
     "feeds-schedule-tick": {"task": "feeds.feed_schedule_tick", "schedule": 60.0},
     # The last good upload must be as recent as the schedule says; alert otherwise (issue 6).
     "feeds-staleness-check": {"task": "feeds.feed_staleness_check", "schedule": 15 * 60.0},

@@ -49,6 +49,10 @@ SCHEDULE_GRACE = timedelta(seconds=getattr(settings, "FEED_SCHEDULE_GRACE_SECOND
 RUN_HEARTBEAT_TIMEOUT = timedelta(seconds=getattr(settings, "FEED_RUN_HEARTBEAT_TIMEOUT_SECONDS", 10 * 60))
 # A queued run no worker picked up for this long is failed so that the store can run again.
 RUN_QUEUE_TIMEOUT = timedelta(seconds=getattr(settings, "FEED_RUN_QUEUE_TIMEOUT_SECONDS", 30 * 60))
+# A queued run still unclaimed this long after it was requested lost its message (broker restart, or the worker
+# that took it died or failed before claiming): beat's tick sends it again. Claiming is one conditional UPDATE,
+# so a second message for a run that was only waiting behind others does nothing.
+RUN_REQUEUE_AFTER = timedelta(seconds=getattr(settings, "FEED_RUN_REQUEUE_SECONDS", 120))
 # Incremental updates (issue 6 part 5): a run starts once the catalog has been quiet this long after the last
 # product webhook, and at the latest this long after the first one (a store edited all day still gets runs).
 INCREMENTAL_QUIET = timedelta(seconds=getattr(settings, "FEED_INCREMENTAL_QUIET_SECONDS", 5 * 60))
@@ -83,6 +87,14 @@ def feed_runs_expire(store: Store, *, now: datetime | None = None) -> int:
     count += never.update(status=FeedRun.Status.FAILED, finished_at=now,
                           error="No worker picked this run up; is the Celery worker running?")
     return count
+
+
+def feed_runs_to_requeue(*, now: datetime | None = None, limit: int = 100) -> list[int]:
+    """Queued runs older than RUN_REQUEUE_AFTER that have not expired yet: their message may be lost."""
+    now = now or timezone.now()
+    return list(FeedRun.objects.filter(status=FeedRun.Status.QUEUED, created_at__lt=now - RUN_REQUEUE_AFTER,
+                                       created_at__gte=now - RUN_QUEUE_TIMEOUT)
+                .order_by("created_at").values_list("pk", flat=True)[:limit])
 
 
 def feed_run_request(store: Store, *, trigger: str, requested_by: str = "",

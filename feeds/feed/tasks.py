@@ -28,6 +28,8 @@ def feed_schedule_tick() -> int:
     runs = services.feed_schedule_tick() + services.feed_incremental_tick()
     for run in runs:
         feed_run_enqueue(run.pk)
+    for run_id in services.feed_runs_to_requeue():
+        feed_run_enqueue(run_id)
     return len(runs)
 
 

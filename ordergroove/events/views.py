@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -36,6 +37,12 @@ def ordergroove_webhook(request: HttpRequest) -> JsonResponse:
     except services.EventRejected as exc:
         logger.info("Ordergroove webhook refused (%s): %s", exc.status, exc)
         return JsonResponse({"error": str(exc)}, status=exc.status)
+    except DatabaseError:
+        # Not acknowledged, so Ordergroove delivers it again; had the insert committed after all, the redelivery
+        # is recognised by its event id.
+        logger.warning("Ordergroove webhook not stored: the database could not be reached", exc_info=True)
+        return JsonResponse({"error": "temporarily unable to store the event; retry"}, status=503,
+                            headers={"Retry-After": "5"})
     return JsonResponse({"status": "stored" if receipt.created else "duplicate", "id": receipt.event.event_id})
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from ordergroove.placement import order_xml, services
 
 CONTENT_TYPE = "text/xml; charset=utf-8"
+logger = logging.getLogger(__name__)
 
 
 def _xml(answer: services.PlacementAnswer) -> HttpResponse:
@@ -37,5 +41,13 @@ def order_placement(request: HttpRequest) -> HttpResponse:
     body = request.read(limit + 1)
     if len(body) > limit:
         return _refuse(f"The order XML is larger than {limit} bytes.", 413)
-    answer = services.placement_receive(body=body, authorization=request.headers.get("Authorization"))
+    try:
+        answer = services.placement_receive(body=body, authorization=request.headers.get("Authorization"))
+    except DatabaseError:
+        # The database went away mid-placement (restart, failover, a terminated connection). What BigCommerce
+        # already did is on the claim or found again by external_order_id, so Ordergroove's retry gets the one
+        # order; a 500 page would be unparseable to Ordergroove, which then rejects without retrying (§8.5).
+        logger.warning("Order placement lost its database connection; answered 999 (retry later)", exc_info=True)
+        answer = services.error_answer(order_xml.CODE_RETRY_LATER, "The service could not reach its database while "
+                                       "placing the order; it will be placed on the next attempt.", 200)
     return _xml(answer)

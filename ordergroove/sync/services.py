@@ -222,15 +222,17 @@ def contact_details_sync(event: InboundEvent) -> str:
     store = event.store
     customer_id = int(event.resource_id)
     og_settings_for(store)
-    customer = client_for_store(store).customer(customer_id)
-    if customer is None:
-        raise EventSkipped(f"customer {customer_id} does not exist in BigCommerce")
-    email, phone = (customer.get("email") or "").strip(), (customer.get("phone") or "").strip()
-    if not email:
-        raise EventSkipped(f"customer {customer_id} has no email")
     muid = str(customer_id)
     with transaction.atomic():
+        # The customer's lock first, then BigCommerce: two events of one customer read in the order they hold the
+        # lock, so an older read can never replace what a newer one queued (found by bench/soak.py).
         state = _state_locked(store, muid)
+        customer = client_for_store(store).customer(customer_id)
+        if customer is None:
+            raise EventSkipped(f"customer {customer_id} does not exist in BigCommerce")
+        email, phone = (customer.get("email") or "").strip(), (customer.get("phone") or "").strip()
+        if not email:
+            raise EventSkipped(f"customer {customer_id} has no email")
         in_flight = _in_flight(store, Delivery.Kind.CONTACT_DETAILS, muid)
         if in_flight is not None:
             current = json.loads(in_flight.request or "{}")
@@ -251,14 +253,14 @@ def payment_default_sync(event: InboundEvent) -> str:
     store = event.store
     customer_id = int(event.resource_id)
     og = og_settings_for(store)
-    instrument = instruments.default_instrument(og, client_for_store(store), customer_id)
-    if instrument is None:
-        raise EventSkipped(f"customer {customer_id} has no default payment instrument Ordergroove can use")
-    payment = payloads.payment_default_payload(instrument)
-    fingerprint = hashlib.sha256(json.dumps(payment, sort_keys=True).encode()).hexdigest()[:32]
     muid = str(customer_id)
     with transaction.atomic():
-        state = _state_locked(store, muid)
+        state = _state_locked(store, muid)  # before reading BigCommerce: see contact_details_sync
+        instrument = instruments.default_instrument(og, client_for_store(store), customer_id)
+        if instrument is None:
+            raise EventSkipped(f"customer {customer_id} has no default payment instrument Ordergroove can use")
+        payment = payloads.payment_default_payload(instrument)
+        fingerprint = hashlib.sha256(json.dumps(payment, sort_keys=True).encode()).hexdigest()[:32]
         in_flight = _in_flight(store, Delivery.Kind.PAYMENT_DEFAULT, muid)
         last = (json.loads(in_flight.request or "{}").get("fingerprint") if in_flight is not None
                 else state.payment_fingerprint)
@@ -334,6 +336,10 @@ def delivery_attempt(delivery_id: int) -> str:
         if not claimed:
             return "not-claimed"
         delivery = Delivery.objects.select_related("store").get(pk=delivery_id)
+        if delivery.kind in LATEST_WINS:
+            waited = _latest_wins(delivery, now)
+            if waited:
+                return waited
         # An attempt left open means a worker died waiting for Ordergroove: say so in its row (the first
         # attempt has no predecessor to look for).
         if delivery.attempts > 1:
@@ -341,6 +347,27 @@ def delivery_attempt(delivery_id: int) -> str:
                 outcome="lost", finished_at=now, error="the worker stopped before Ordergroove's answer was recorded")
         attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, started_at=now)
     return _attempt_run(delivery, attempt)
+
+
+# A customer's contact details and default card: only the newest change may reach Ordergroove last.
+LATEST_WINS = (Delivery.Kind.CONTACT_DETAILS, Delivery.Kind.PAYMENT_DEFAULT)
+
+
+def _latest_wins(delivery: Delivery, now) -> str | None:
+    """For a just-claimed customer delivery: "superseded" when a newer change of the same customer exists (an
+    older change that was in flight when the newer was queued, and is now due for a retry); "waiting" when an
+    older change is still in flight (the newer goes after it, so it lands last); None: send it."""
+    same = Delivery.objects.filter(store=delivery.store, kind=delivery.kind, merchant_user_id=delivery.merchant_user_id)
+    if same.filter(pk__gt=delivery.pk).exclude(status=Delivery.Status.SUPERSEDED).exists():
+        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SUPERSEDED, completed_at=now,
+                                                       lease_until=None, attempts=F("attempts") - 1)
+        return Delivery.Status.SUPERSEDED
+    older = same.filter(pk__lt=delivery.pk, status=Delivery.Status.SENDING, lease_until__gte=now).first()
+    if older is not None:
+        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.PENDING, lease_until=None,
+                                                       next_attempt_at=older.lease_until, attempts=F("attempts") - 1)
+        return "waiting"
+    return None
 
 
 def _attempt_run(delivery: Delivery, attempt: DeliveryAttempt) -> str:

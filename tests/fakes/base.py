@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ class Request:
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
     received_at: float = field(default_factory=time.time)
+    client_port: int = 0  # the caller's source port: tells which process of a soak is mid-call
 
     def q(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -77,6 +79,14 @@ class Fault:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)  # only requests with these query values
+    answer_first: bool = False  # with status 0: the answer is made at once and held `delay` s (a slow link)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A caller that went away (a process killed mid-call by a test or the soak) is no error of the fake."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeServer:
@@ -118,7 +128,7 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
 
-        self._server = ThreadingHTTPServer((self.host, self._port), _Handler)
+        self._server = _QuietServer((self.host, self._port), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-server",
                                         daemon=True)
@@ -142,12 +152,13 @@ class FakeServer:
 
     # Test controls -------------------------------------------------------------------------------------
     def fail(self, method: str, path_regex: str, *, status: int = 500, count: int = 1, body: Any = None,
-             delay: float = 0.0, headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> None:
+             delay: float = 0.0, headers: dict[str, str] | None = None, query: dict[str, str] | None = None,
+             answer_first: bool = False) -> None:
         """The next `count` requests matching (path, and `query` values if given, e.g. {"page": "2"}) answer
         `status` (after `delay` seconds; a delay longer than the client's timeout simulates a timeout)."""
         with self.lock:
             self.faults.append(Fault(method.upper(), re.compile(path_regex), count, status, body, delay,
-                                     headers or {}, query or {}))
+                                     headers or {}, query or {}, answer_first))
 
     def requests_to(self, method: str, path_regex: str) -> list[Request]:
         pattern = re.compile(path_regex)
@@ -166,7 +177,7 @@ class FakeServer:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         request = Request(handler.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                          dict(handler.headers.items()), body)
+                          dict(handler.headers.items()), body, client_port=handler.client_address[1])
         with self.lock:
             self.requests.append(request)
         response = self._fault_for(request) or self._route(request)
@@ -191,6 +202,10 @@ class FakeServer:
             else:
                 return None
             generation = self.generation
+        if fault.answer_first and fault.status == 0:  # the state of now, delivered late
+            response = self._route(request)
+            time.sleep(fault.delay)
+            return response
         if fault.delay:
             time.sleep(fault.delay)
             if self.generation != generation:

@@ -324,3 +324,38 @@ def test_a_failure_while_writing_stops_the_page_thread(store, og_identity, fake_
     assert _page_threads() == []
     # The thread ran at most two pages ahead of the writer (bounded memory), then stopped.
     assert len(fake_bc.requests_to("GET", r"/v3/catalog/products$")) <= 4
+
+
+@pytest.fixture
+def celery_eager():
+    """Tasks run where they are sent (what a worker would do with the message)."""
+    from middleware.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_a_queued_run_whose_message_was_lost_is_sent_again_by_the_tick(
+        store, og_identity, catalog, feed_settings, sftp_server, celery_eager, django_capture_on_commit_callbacks):
+    """Found by bench/soak.py: the worker that took the message failed before claiming the run (its database
+    was unreachable), so the run stayed queued with no message, and every "Run now" and scheduled slot of the
+    store was refused as "already queued" for 30 minutes. Beat's tick sends such a run again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from feeds.feed import tasks
+
+    run = services.feed_run_request(store, trigger=FeedRun.Trigger.MANUAL)  # its message never ran
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.feed_schedule_tick()
+    run.refresh_from_db()
+    assert run.status == FeedRun.Status.QUEUED  # a young run may still be waiting in the broker: left alone
+
+    FeedRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=5))  # still unclaimed
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.feed_schedule_tick()
+    run.refresh_from_db()
+    assert run.status == FeedRun.Status.SUCCEEDED
+    assert sftp_server.files("/incoming") == ["M123.Categories.xml", "M123.Products.xml"]
