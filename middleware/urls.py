@@ -19,3 +19,6 @@ urlpatterns = [
     path("", include("ordergroove.urls")),
     path("", include("feeds.urls")),
 ]
+
+# Unhandled exceptions: a database that cannot be reached answers 503 + Retry-After (callers retry), not 500.
+handler500 = "middleware.errors.server_error"
