@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -163,6 +164,7 @@ _memory = _Memory()
 _redis: dict[str, tuple[redis.Redis, object, object]] = {}
 _redis_lock = threading.Lock()
 _redis_down_until = 0.0
+os.register_at_fork(after_in_child=_redis.clear)  # a forked worker opens its own connections
 
 
 def _redis_scripts() -> tuple[object, object] | None:

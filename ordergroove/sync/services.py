@@ -181,6 +181,9 @@ def purchase_post_create(event: InboundEvent) -> str:
     except Exception:  # never fail the event that prepared it: the delivery is committed and its lease expires
         logger.exception("Sending delivery %s right away failed: the due-deliveries task re-sends it", delivery.pk)
         status = "left to the due-deliveries task"
+    if status == "deferred":
+        return (f"purchase post of order {order_id} queued ({kind}, delivery {delivery.pk}: waiting for the "
+                "Ordergroove allowance)")
     return f"purchase post of order {order_id} sent ({kind}, delivery {delivery.pk}: {status})"
 
 
