@@ -199,6 +199,23 @@ def test_the_fake_answers_429_beyond_its_limit_and_the_client_honours_the_reset(
     assert max_in_window(fake_og.request_times()) == 3
 
 
+def test_a_429_from_ordergroove_is_still_honoured_after_its_reset(og_settings, fake_og, backend):
+    fake_og.rate_limit_per_minute = 1
+    first, second = _post_delivery(og_settings.store, 5101), _post_delivery(og_settings.store, 5102)
+    Delivery.objects.filter(pk__in=[first.pk, second.pk]).update(next_attempt_at=timezone.now())
+    assert services.delivery_attempt(first.pk) == "succeeded"
+    before = timezone.now()
+    assert services.delivery_attempt(second.pk) == "pending"
+    second.refresh_from_db()
+    assert [a.status_code for a in second.attempt_rows.all()] == [429]  # sent and refused: an attempt
+    assert before + timedelta(seconds=55) < second.next_attempt_at <= before + timedelta(seconds=61)
+
+    fake_og.rate_limit_per_minute = None  # the minute has passed
+    Delivery.objects.filter(pk=second.pk).update(next_attempt_at=timezone.now())
+    assert services.delivery_attempt(second.pk) == "succeeded"
+    assert sorted(fake_og.merchants[og_settings.merchant_id].purchase_posts) == ["5101", "5102"]
+
+
 def test_max_in_window_counts_half_open_windows():
     assert max_in_window([]) == 0
     assert max_in_window([0, 30, 59.9, 60, 119.95]) == 3
