@@ -24,6 +24,7 @@ bench: setup
 	$(PY) bench/storefront.py
 	$(PY) bench/webhooks.py
 	$(PY) bench/feed.py --sizes 10000,100000
+	$(PY) bench/og_allowance.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -42,6 +42,7 @@ from ordergroove.models import (
     OrderPlacement,
     PurchasePost,
 )
+from ordergroove.schedule import DELIVERIES_DUE_SECONDS
 from ordergroove.sync import instruments, payloads, selectors
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS = (60, 240, 24 * 3600)
 # Purchase-post status (asynchronous result): ask after 1 min, then back off up to a day; then give up.
 STATUS_POLL_DELAYS = (60, 300, 900, 3600, 6 * 3600, 24 * 3600)
+RELEASE_MIN = 20  # deliveries one run of the periodic task enqueues at least
 MIN_DEFER_SECONDS = 1.0  # a call held back by the allowance is due again after at least this
 DELIVERY_LEASE_SECONDS = 60  # > the 5 s Ordergroove timeout with margin; a dead worker's claim expires after it
 STALE_PENDING_SECONDS = 60  # an enqueued delivery nobody picked up (message lost) is re-enqueued after this
@@ -578,8 +580,9 @@ def deliveries_due_enqueue(*, limit: int | None = None) -> int:
     if allowance.first_queued():
         # Purchase posts are queued for the allowance: status polls and updates would only be held back.
         rows = rows.filter(kind=Delivery.Kind.PURCHASE_POST)
-    # Purchase posts first; each run hands over up to half a minute of the allowance (runs are 15 s apart).
-    limit = limit or max(500, allowance.budget_per_minute() // 2)
+    # Purchase posts first, and no more than the allowance can send before the next run (with a margin): what
+    # waits in the broker beyond that would only be handed over again by the next run.
+    limit = limit or max(RELEASE_MIN, int(allowance.budget_per_minute() * DELIVERIES_DUE_SECONDS / 60 * 1.5))
     ids = list(rows.order_by(_POSTS_FIRST, "next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
     for delivery_id in ids:
         if not delivery_enqueue(delivery_id):
