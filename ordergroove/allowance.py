@@ -23,7 +23,7 @@ The periodic sweeper does not even release BACKGROUND deliveries while FIRST cal
 
 Why not a library: the well-kept Redis limiters (limits, pyrate-limiter, throttled-py) answer "allowed now or
 not"; a caller that must wait has to poll, so N waiting threads make N round trips per freed slot, and none has
-priority classes. Booking a future slot (golang.org/x/time/rate's Reserve, across processes) is what lets every
+priority classes. Booking a future slot (the Reserve of Go's x/time/rate, across processes) is what lets every
 worker thread wait its turn with one round trip; that is this module's dozen lines of Lua.
 
 Without Redis (``make run`` with no REDIS_URL: one worker process) and while Redis is unreachable, the same
