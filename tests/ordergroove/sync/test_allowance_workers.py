@@ -23,6 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from bigcommerce_app.inbox import services as inbox
+from bigcommerce_app.models import InboundEvent
 from ordergroove import allowance
 from ordergroove.models import Delivery
 from ordergroove.sync import services
@@ -69,6 +70,7 @@ def worker_processes(count: int, env: dict[str, str]):
                                "--without-gossip", "-l", "error"], cwd=ROOT, env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(count)]
     try:
+        wait_for(lambda: len(app.control.ping(timeout=0.5)) >= count, deadline=120, what="the workers to start")
         yield procs
     finally:
         for proc in procs:
@@ -89,18 +91,17 @@ def test_the_budget_holds_whatever_the_number_of_worker_processes(shop, fake_bc,
     fake_og.rate_limit_per_minute, fake_og.rate_window_seconds = 12, 1.0
     orders = [shop.order(shop.coffee_line(option_value=shop.monthly_value)) for _ in range(16)]
     events = [shop.event(ORDER_CREATED, order["id"]) for order in orders]
-    held_back_seen: list[bool] = []
+    env = budget()
 
-    def tick() -> None:
-        services.deliveries_due_enqueue()
-        held_back_seen.append(Delivery.objects.filter(kind="purchase_post", status="pending",
-                                                      next_attempt_at__isnull=False).exists())
-
-    with worker_processes(processes, {"BIGCOMMERCE_API_URL": fake_bc.url, **budget()}):
+    with worker_processes(processes, {"BIGCOMMERCE_API_URL": fake_bc.url, **env}):
+        # Other senders on this egress IP have booked the next 5 s (no request of theirs reaches the fake): the
+        # first posts cannot get a slot within the workers' 0.3 s bound and are rescheduled.
+        budget(ORDERGROOVE_RATE_MAX_WAIT=10.0)
+        assert all(allowance.book(allowance.Priority.FIRST).granted for _ in range(50))
         for event in events:
             inbox.inbound_event_enqueue(event.pk)
         wait_for(lambda: Delivery.objects.filter(kind="purchase_post", status="succeeded").count() == 16,
-                 deadline=120, tick=tick, what="16 purchase posts delivered")
+                 deadline=120, tick=services.deliveries_due_enqueue, what="16 purchase posts delivered")
 
     assert fake_og.rate_limited == 0
     assert max_in_window(_arrivals(fake_og, POSTS), window=1.0) <= 12
@@ -108,8 +109,8 @@ def test_the_budget_holds_whatever_the_number_of_worker_processes(shop, fake_bc,
     assert sorted(fake_og.merchants[OG_MERCHANT_ID].purchase_posts) == sorted(str(o["id"]) for o in orders)
     deliveries = Delivery.objects.filter(kind="purchase_post")
     assert {(d.status, d.attempts, d.attempt_rows.count()) for d in deliveries} == {("succeeded", 1, 1)}
-    if processes == 4:  # 12 threads want ~10x the budget: some posts were rescheduled, not slept on
-        assert any(held_back_seen)
+    held_back = [e for e in InboundEvent.objects.all() if "waiting for the Ordergroove allowance" in e.result]
+    assert held_back  # rescheduled through next_attempt_at, not slept on, and still posted once
 
 
 def test_purchase_posts_go_before_status_polls(shop, fake_bc, fake_og, budget):
