@@ -99,12 +99,11 @@ def test_each_egress_ip_has_its_own_budget(backend, settings):
 
 
 @pytest.mark.integration
-def test_redis_unreachable_falls_back_to_this_process(egress, settings, caplog):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+def test_redis_unreachable_falls_back_to_this_process(egress, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     settings.ORDERGROOVE_RATE_BUDGET_PER_MINUTE = 61
     first, second = allowance.book(Priority.FIRST), allowance.book(Priority.FIRST)
     assert first.granted and second.granted and round(second.at - first.at, 3) == 1.0
-    assert "schedules its calls in memory" in caplog.text
 
 
 @pytest.mark.integration
