@@ -24,6 +24,7 @@ bench: setup
 	$(PY) bench/storefront.py
 	$(PY) bench/webhooks.py
 	$(PY) bench/feed.py --sizes 10000,100000
+	$(PY) bench/og_allowance.py
 
 # The soak of issue 14 (bench/soak.py): needs PostgreSQL on 127.0.0.1:5432 and the redis-server binary.
 SOAK_MINUTES ?= 5

@@ -23,15 +23,21 @@ errors (only for programming errors such as a missing hash key, raised as ``Orde
     ``outcome`` (Outcome), ``duration_ms``, ``request_summary`` (method, url, headers and body with every secret
     masked: safe to store), ``error`` (human message, "" on success), ``retry_after`` (seconds or None),
     ``auth_scope`` ("customer" = JSON authorization header, "application" = x-api-key, "body" = ts/sig inside the
-    body), ``transliterated_fields`` (dotted paths whose non-ASCII text was transliterated, DECISIONS §3.15).
+    body), ``transliterated_fields`` (dotted paths whose non-ASCII text was transliterated, DECISIONS §3.15),
+    ``held_back`` (True = not sent: no slot of the allowance within ``max_wait``).
     Properties: ``ok`` (SUCCESS/DUPLICATE/PARTIAL), ``pending`` (HTTP 202), ``should_alert`` (PARTIAL or
     400/401/403), ``subs_req_id``. ``raise_for_outcome()`` raises ``OrdergrooveError`` unless ``ok``.
 
 ``OrdergrooveError(middleware.http.VendorError)``: ``vendor = "Ordergroove"``; keeps ``status``, ``body``,
 ``headers``, ``kind`` and ``response`` (the OrdergrooveResponse, when there is one).
 
-``OrdergrooveClient(og_settings)`` — one per ``OrdergrooveSettings`` row (per-store base URLs, staging or
-production; ``settings.ORDERGROOVE_TIMEOUT`` = 5 s on every call):
+``OrdergrooveClient(og_settings, *, timeout=None, max_wait=None)`` — one per ``OrdergrooveSettings`` row
+(per-store base URLs, staging or production; ``settings.ORDERGROOVE_TIMEOUT`` = 5 s on every call). Every call
+first books a slot of the egress IP's allowance (``ordergroove/allowance.py``) and waits for it at most
+``max_wait`` seconds (``ORDERGROOVE_RATE_MAX_WAIT``, never more than the timeout); with no slot that close it sends
+nothing and returns ``outcome`` RATE_LIMITED, ``held_back`` True, ``status`` None and ``retry_after`` = when to
+ask again. ``purchase_post``, ``customer``, ``live_subscriptions`` and ``check_connection`` book as FIRST;
+``purchase_post_status``, ``set_contact_details`` and ``update_payment_default`` as BACKGROUND:
 
 - ``purchase_post(payload, *, sig_field) -> OrdergrooveResponse``: ``POST {subscription_api_url}``, body
   ``create_request=`` + encodeURIComponent(JSON.stringify(payload)) (DECISIONS §3.3), ``Content-Type:
@@ -82,7 +88,8 @@ from anyascii import anyascii
 from django.conf import settings
 
 from middleware.http import VendorError, send
-from ordergroove import crypto, signatures
+from ordergroove import allowance, crypto, signatures
+from ordergroove.allowance import Priority
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +152,8 @@ class OrdergrooveResponse:
     retry_after: float | None = None
     auth_scope: str = ""
     transliterated_fields: list[str] = field(default_factory=list)
+    # Not sent: the service's own allowance had no slot within the wait bound (`retry_after` = when to ask again).
+    held_back: bool = False
 
     @property
     def ok(self) -> bool:
@@ -274,7 +283,7 @@ def _error_text(status: int | None, body: str, data: Any) -> str:
 # --- The client ----------------------------------------------------------------------------------------------
 
 class OrdergrooveClient:
-    def __init__(self, og_settings, *, timeout: float | None = None):
+    def __init__(self, og_settings, *, timeout: float | None = None, max_wait: float | None = None):
         self.settings = og_settings
         self.merchant_id: str = og_settings.merchant_id or ""
         self._hash_key: str = og_settings.hash_key or ""
@@ -283,6 +292,9 @@ class OrdergrooveClient:
         self.legacy_api_url = (og_settings.legacy_api_url or "").rstrip("/")
         self.subscription_api_url = (og_settings.subscription_api_url or "").rstrip("/")
         self.timeout = settings.ORDERGROOVE_TIMEOUT if timeout is None else timeout
+        # How long a call may wait for a slot of the allowance (ordergroove/allowance.py); never longer than the
+        # time it may wait for Ordergroove's answer.
+        self.max_wait = min(allowance.max_wait() if max_wait is None else max_wait, self.timeout)
 
     # URLs (the only place they are built) -----------------------------------------------------------------
     @property
@@ -310,7 +322,8 @@ class OrdergrooveClient:
     # Core exchange ------------------------------------------------------------------------------------------
     def _exchange(self, method: str, url: str, *, headers: dict[str, str], body: bytes | None = None,
                   params: dict | None = None, summary_body: Any = None, auth_scope: str,
-                  transliterated: list[str] | None = None) -> OrdergrooveResponse:
+                  transliterated: list[str] | None = None,
+                  priority: Priority = Priority.FIRST) -> OrdergrooveResponse:
         summary = {
             "method": method,
             "url": url + (("?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items()))
@@ -318,6 +331,15 @@ class OrdergrooveClient:
             "headers": self._masked_headers(headers),
             "body": summary_body,
         }
+        grant = allowance.book(priority, wait_at_most=self.max_wait)
+        if not grant.granted:
+            return OrdergrooveResponse(
+                status=None, body="", data=None, outcome=Outcome.RATE_LIMITED, duration_ms=0, request_summary=summary,
+                error=f"not sent: the Ordergroove allowance of this egress IP has no free slot for {grant.wait:.1f} s",
+                retry_after=grant.wait, auth_scope=auth_scope, transliterated_fields=transliterated or [],
+                held_back=True)
+        if grant.wait > 0:
+            time.sleep(grant.wait)
         started = time.monotonic()
         try:
             response, timing = send(method, url, timeout=self.timeout, error_class=OrdergrooveError, checked=True,
@@ -389,7 +411,8 @@ class OrdergrooveClient:
         else:
             raise OrdergrooveError("Purchase post status needs the store's application API key "
                                    "(or the customer id for customer scope)")
-        return self._exchange("GET", url, headers={**headers, "Accept": "application/json"}, auth_scope=scope)
+        return self._exchange("GET", url, headers={**headers, "Accept": "application/json"}, auth_scope=scope,
+                              priority=Priority.BACKGROUND)
 
     def set_contact_details(self, merchant_user_id: str | int, *, email: str,
                             phone_number: str | None = None) -> OrdergrooveResponse:
@@ -402,7 +425,8 @@ class OrdergrooveClient:
         headers = {**self._customer_scope(str(merchant_user_id)), "Content-Type": "application/json",
                    "Accept": "application/json"}
         return self._exchange("PATCH", url, headers=headers, body=json.dumps(body_obj).encode("ascii"),
-                              summary_body=body_obj, auth_scope="customer", transliterated=changed)
+                              summary_body=body_obj, auth_scope="customer", transliterated=changed,
+                              priority=Priority.BACKGROUND)
 
     def update_payment_default(self, merchant_user_id: str | int, payment: dict) -> OrdergrooveResponse:
         self._require_signing()
@@ -430,7 +454,8 @@ class OrdergrooveClient:
         summary_obj["payment"] = _masked_payload({"payment": out})["payment"]
         result = self._exchange("POST", url, headers={"Content-Type": "application/json"},
                                 body=body.encode("ascii"), summary_body={"update_request": summary_obj},
-                                auth_scope="body", transliterated=["payment." + p for p in changed])
+                                auth_scope="body", transliterated=["payment." + p for p in changed],
+                                priority=Priority.BACKGROUND)
         if result.status is not None:
             text = result.body.strip()
             if text.startswith('"') and text.endswith('"'):

@@ -123,6 +123,13 @@ OUTBOUND_ALLOWED_ADDRESSES = env("OUTBOUND_ALLOWED_ADDRESSES", "public")
 OUTBOUND_HTTPS_ONLY = env_bool("OUTBOUND_HTTPS_ONLY", True)
 # A BigCommerce 429 is waited out inline only when the reset is this short; longer waits go back to the queue.
 BIGCOMMERCE_MAX_INLINE_WAIT = float(env("BIGCOMMERCE_MAX_INLINE_WAIT", "15") or 15)
+# Ordergroove's allowance (ordergroove/allowance.py): requests per minute this service spends per egress IP (90 % of
+# the documented 6,000), which egress IP this process leaves through, how long a call may wait for its slot, and
+# how far ahead purchase posts may be queued before status polls and updates are held back.
+ORDERGROOVE_RATE_BUDGET_PER_MINUTE = int(env("ORDERGROOVE_RATE_BUDGET_PER_MINUTE", "5400") or 5400)
+ORDERGROOVE_EGRESS_ID = env("ORDERGROOVE_EGRESS_ID", "default")
+ORDERGROOVE_RATE_MAX_WAIT = float(env("ORDERGROOVE_RATE_MAX_WAIT", "5") or 5)
+ORDERGROOVE_RATE_PRIORITY_GAP = float(env("ORDERGROOVE_RATE_PRIORITY_GAP", "0.5") or 0.5)
 
 # --- Secrets at rest -------------------------------------------------------------------------------------
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")

@@ -8,6 +8,8 @@ Guarantees:
   Ordergroove answers 409 = already received = delivered;
 - long waits live in the database (`next_attempt_at`) and a periodic task enqueues what is due, never broker
   countdowns; every attempt is recorded (masked request, status, response excerpt, duration);
+- every call books a slot of the egress IP's Ordergroove allowance first (ordergroove/allowance.py); a call with
+  no slot close enough is not an attempt: it goes back to pending with `next_attempt_at` = when a slot is near;
 - 207/400/401/403 raise an alert (console banner + log event + e-mail when configured).
 """
 
@@ -20,7 +22,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, F, Q, Value
+from django.db.models import Case, CharField, F, Q, Value, When
 from django.utils import timezone
 
 from bigcommerce_app.client import BigCommerceClient, BigCommerceError, BigCommerceNotFound, client_for_store
@@ -29,6 +31,7 @@ from bigcommerce_app.models import InboundEvent, Store
 from bigcommerce_app.services import alert_raise, alert_resolve
 from feeds.models import ProductSubscriptionSetting
 from middleware.queueing import enqueue_or_mark_due
+from ordergroove import allowance
 from ordergroove.client import OrdergrooveClient, OrdergrooveError, OrdergrooveResponse, Outcome
 from ordergroove.constants import RECURRING_ORDER_EXTERNAL_SOURCE
 from ordergroove.models import (
@@ -39,6 +42,7 @@ from ordergroove.models import (
     OrderPlacement,
     PurchasePost,
 )
+from ordergroove.schedule import DELIVERIES_DUE_SECONDS
 from ordergroove.sync import instruments, payloads, selectors
 
 logger = logging.getLogger(__name__)
@@ -47,6 +51,8 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS = (60, 240, 24 * 3600)
 # Purchase-post status (asynchronous result): ask after 1 min, then back off up to a day; then give up.
 STATUS_POLL_DELAYS = (60, 300, 900, 3600, 6 * 3600, 24 * 3600)
+RELEASE_MIN = 20  # deliveries one run of the periodic task enqueues at least
+MIN_DEFER_SECONDS = 1.0  # a call held back by the allowance is due again after at least this
 DELIVERY_LEASE_SECONDS = 60  # > the 5 s Ordergroove timeout with margin; a dead worker's claim expires after it
 STALE_PENDING_SECONDS = 60  # an enqueued delivery nobody picked up (message lost) is re-enqueued after this
 INCOMPLETE_ORDER_RECHECKS = 12  # an order still Incomplete (status 0) is looked at every 5 min for an hour
@@ -177,6 +183,9 @@ def purchase_post_create(event: InboundEvent) -> str:
     except Exception:  # never fail the event that prepared it: the delivery is committed and its lease expires
         logger.exception("Sending delivery %s right away failed: the due-deliveries task re-sends it", delivery.pk)
         status = "left to the due-deliveries task"
+    if status == "deferred":
+        return (f"purchase post of order {order_id} queued ({kind}, delivery {delivery.pk}: waiting for the "
+                "Ordergroove allowance)")
     return f"purchase post of order {order_id} sent ({kind}, delivery {delivery.pk}: {status})"
 
 
@@ -379,10 +388,23 @@ def _attempt_run(delivery: Delivery, attempt: DeliveryAttempt) -> str:
         # Raised before any request left (configuration, e.g. no hash key): nothing to retry until fixed.
         _attempt_close(attempt, outcome=Outcome.FAILED.value, error=str(exc))
         return _settle(delivery, Delivery.Status.FAILED, error=str(exc))
+    if response.held_back:
+        return _defer(delivery, attempt, response.retry_after or 0)
     _attempt_close(attempt, outcome=response.outcome.value, error=response.error, response=response)
     notes = [f"transliterated to ASCII: {', '.join(response.transliterated_fields)}"] \
         if response.transliterated_fields else []
     return _decide(delivery, response, notes)
+
+
+def _defer(delivery: Delivery, attempt: DeliveryAttempt, wait: float) -> str:
+    """Nothing was sent (the allowance had no slot close enough): undo the claim and the attempt, and let the
+    sweeper hand the delivery back once a slot is near (DECISIONS §3.13: the wait lives in `next_attempt_at`)."""
+    DeliveryAttempt.objects.filter(pk=attempt.pk).delete()
+    next_attempt_at = timezone.now() + timedelta(seconds=max(wait, MIN_DEFER_SECONDS))
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+        status=Delivery.Status.PENDING, lease_until=None, attempts=F("attempts") - 1, next_attempt_at=next_attempt_at)
+    delivery.status, delivery.next_attempt_at = Delivery.Status.PENDING, next_attempt_at
+    return "deferred"
 
 
 def _attempt_close(attempt: DeliveryAttempt, *, outcome: str, error: str = "",
@@ -570,7 +592,10 @@ AFTER_SUCCESS = {
 
 # --- Periodic task and replay ---------------------------------------------------------------------------------
 
-def deliveries_due_enqueue(*, limit: int = 500) -> int:
+_POSTS_FIRST = Case(When(kind=Delivery.Kind.PURCHASE_POST, then=Value(0)), default=Value(1))
+
+
+def deliveries_due_enqueue(*, limit: int | None = None) -> int:
     """Enqueue deliveries whose time came (retries, status polls, broker-down leftovers), those nobody picked up
     (message lost) and those whose worker died mid-call (lease expired)."""
     now = timezone.now()
@@ -578,7 +603,14 @@ def deliveries_due_enqueue(*, limit: int = 500) -> int:
     due = (Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
            | Q(status=Delivery.Status.PENDING, next_attempt_at__isnull=True, created_at__lte=stale)
            | Q(status=Delivery.Status.SENDING, lease_until__lt=now))
-    ids = list(Delivery.objects.filter(due).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+    rows = Delivery.objects.filter(due)
+    if allowance.first_queued():
+        # Purchase posts are queued for the allowance: status polls and updates would only be held back.
+        rows = rows.filter(kind=Delivery.Kind.PURCHASE_POST)
+    # Purchase posts first, and no more than the allowance can send before the next run (with a margin): what
+    # waits in the broker beyond that would only be handed over again by the next run.
+    limit = limit or max(RELEASE_MIN, int(allowance.budget_per_minute() * DELIVERIES_DUE_SECONDS / 60 * 1.5))
+    ids = list(rows.order_by(_POSTS_FIRST, "next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
     for delivery_id in ids:
         if not delivery_enqueue(delivery_id):
             break

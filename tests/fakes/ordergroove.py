@@ -16,20 +16,31 @@ in its body. It decodes ``create_request=`` / ``update_request=`` bodies (``deco
 ``decode_update_request`` are exported for tests), answers the documented shapes, keeps per-merchant state, and
 can be told to fail through ``FakeServer.fail`` (5xx, delays longer than the client's timeout, 409, 429).
 
+Rate limit (R-RATE: 6,000 requests per IP per minute, 429 beyond): off by default; ``rate_limit_per_minute = N``
+admits at most N requests in any sliding 60 s window (``rate_window_seconds``: tests shrink it to compress time;
+every route counts, the fake having one caller, so "per IP" is the whole traffic) and answers the others 429 with
+``Retry-After`` = seconds until the oldest admitted request leaves the window. Every request's arrival time is kept
+(``request_times()``) so a bench can compute the most requests seen in any 60 s window (``max_in_window``);
+``rate_limited`` counts the 429s answered.
+
 Our choices where Ordergroove documents nothing (flagged so nobody mistakes them for vendor facts):
 non-ASCII in a purchase post → 400 ``{"error_message": "Non-ASCII characters are not supported"}``; payment-update
 errors answer HTTP 200 with the error text (the legacy API's success is the body ``SUCCESS``, not the status);
-a payment update with a bad signature answers ``Authentication failed``.
+a payment update with a bad signature answers ``Authentication failed``; refused requests do not count towards the
+rate limit, and the 429 carries ``Retry-After`` (Ordergroove documents no header: "safe to retry at any point").
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
+import math
 import re
 import secrets
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -69,6 +80,15 @@ def decode_update_request(body: bytes | str) -> dict:
     return _unquote_strings(json.loads(text[len("update_request="):]))
 
 
+RATE_WINDOW_SECONDS = 60.0
+
+
+def max_in_window(times: list[float], window: float = RATE_WINDOW_SECONDS) -> int:
+    """The most of `times` (seconds) that fall in any half-open window [t, t + window)."""
+    ordered = sorted(times)
+    return max((bisect.bisect_left(ordered, t + window) - i for i, t in enumerate(ordered)), default=0)
+
+
 @dataclass
 class FakeMerchant:
     public_id: str
@@ -98,6 +118,10 @@ class FakeOrdergroove(FakeServer):
         self.status_pending_polls = 1  # purchase-post status answers 202 this many times, then 200
         self._ids = itertools.count(1000)
         self._state_lock = threading.RLock()
+        self.rate_limit_per_minute: int | None = None
+        self.rate_window_seconds = RATE_WINDOW_SECONDS  # tests shrink it to compress time; benches keep 60 s
+        self.rate_limited = 0
+        self._admitted: deque[float] = deque()  # arrival times of the requests admitted in the last 60 s
         super().__init__(**kwargs)
 
     # --- Setup -------------------------------------------------------------------------------------------------
@@ -106,7 +130,32 @@ class FakeOrdergroove(FakeServer):
             self.merchants.clear()
             self.subs_requests.clear()
             self.status_pending_polls = 1
+            self.rate_limit_per_minute = None
+            self.rate_window_seconds = RATE_WINDOW_SECONDS
+            self.rate_limited = 0
+            self._admitted.clear()
         self.clear_requests()
+
+    # --- Rate limit (R-RATE) -------------------------------------------------------------------------------------
+    def request_times(self) -> list[float]:
+        with self.lock:
+            return [r.received_at for r in self.requests]
+
+    def _route(self, request: Request) -> Response:
+        limit = self.rate_limit_per_minute
+        if limit:
+            with self._state_lock:
+                now = request.received_at
+                window = self.rate_window_seconds
+                while self._admitted and self._admitted[0] <= now - window:
+                    self._admitted.popleft()
+                if len(self._admitted) >= limit:
+                    self.rate_limited += 1
+                    reset = self._admitted[0] + window - now
+                    return Response.json({"detail": "Request was throttled."}, 429,
+                                         {"Retry-After": str(max(1, math.ceil(reset)))})
+                self._admitted.append(now)
+        return super()._route(request)
 
     def add_merchant(self, public_id: str = "ogmerchant1", hash_key: str = "Mt!ZQ45q&GHsgiRD8{NB-_h87#rjvbn0",
                      api_key: str | None = "og-app-key-0123456789abcdef") -> FakeMerchant:
