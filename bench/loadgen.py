@@ -1,0 +1,140 @@
+"""Load generators of bench/webhooks.py: asyncio, HTTP/1.1 keep-alive, loopback only.
+
+- `load`: closed loop, a fixed number of connections each sending its next request when the last is answered
+  (throughput and latency at a given concurrency).
+- `open_loop`: deliveries arrive at a fixed rate whatever the server does, as BigCommerce's do; each is timed from
+  the moment it was due (so a server that falls behind shows it), answered or given up after `give_up` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+
+def _head(path: str, token: str, length: int) -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"X-Webhook-Token: {token}\r\nContent-Length: {length}\r\n\r\n").encode()
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """(status, the server closes the connection) of one response; its body is read and dropped."""
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionResetError("connection closed")
+    length, close = 0, False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value.strip())
+        elif name.lower() == "connection" and value.strip().lower() == "close":
+            close = True
+    if length:
+        await reader.readexactly(length)
+    return int(status_line.split()[1]), close
+
+
+async def _connection(port: int, path: str, token: str, bodies: list[bytes], stop_at: float,
+                      latencies: list[float], errors: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    index = 0
+    try:
+        while time.monotonic() < stop_at and index < len(bodies):
+            body = bodies[index]
+            index += 1
+            started = time.perf_counter()
+            writer.write(_head(path, token, len(body)) + body)
+            await writer.drain()
+            code, close = await _response(reader)
+            latencies.append(time.perf_counter() - started)
+            if code != 200:
+                errors.append(code)
+            if close:
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    finally:
+        writer.close()
+
+
+def load(port: int, path: str, token: str, bodies_per_conn: list[list[bytes]], seconds: float) -> dict:
+    """Closed loop: one connection per list of bodies, for `seconds` at most."""
+    latencies: list[float] = []
+    errors: list[int] = []
+
+    async def run():
+        stop_at = time.monotonic() + seconds
+        await asyncio.gather(*(_connection(port, path, token, bodies, stop_at, latencies, errors)
+                               for bodies in bodies_per_conn))
+
+    started = time.monotonic()
+    asyncio.run(run())
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "errors": len(errors),
+            "p50_ms": 1000 * statistics.median(latencies) if latencies else 0,
+            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1] if latencies else 0}
+
+
+def open_loop(port: int, path: str, token: str, bodies: list[bytes], rate: float, *, give_up: float = 6.0,
+              max_connections: int = 6000) -> dict:
+    """Send bodies[i] at start + i / rate over reused keep-alive connections (a new one when none is idle, up to
+    `max_connections`; past that the delivery counts as not answered). Returns, per body index, the status
+    (0: no answer within `give_up`, connection refused or reset) and the latency from its due time, plus how
+    late the generator itself sent (its lag, which is the machine's, not the server's)."""
+    outcomes: dict[int, tuple[int, float]] = {}
+    lags: list[float] = []
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    opened = [0]
+
+    async def deliver(index: int, due: float) -> None:
+        loop = asyncio.get_running_loop()
+        conn = idle.pop() if idle else None
+        status, close = 0, True
+        try:
+            if conn is None:
+                if opened[0] >= max_connections:
+                    raise ConnectionRefusedError("client connection limit")
+                opened[0] += 1
+                try:
+                    conn = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), give_up)
+                except BaseException:
+                    opened[0] -= 1
+                    raise
+            lags.append(loop.time() - due)
+            body = bodies[index]
+            conn[1].write(_head(path, token, len(body)) + body)
+            status, close = await asyncio.wait_for(_response(conn[0]), max(0.01, due + give_up - loop.time()))
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
+            status, close = 0, True
+        outcomes[index] = (status, loop.time() - due)
+        if conn is not None:
+            if close:
+                conn[1].close()
+                opened[0] -= 1
+            else:
+                idle.append(conn)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.05
+        pending: set[asyncio.Task] = set()
+        sent = 0
+        while sent < len(bodies):
+            due_now = min(len(bodies), int((loop.time() - start) * rate) + 1)
+            while sent < due_now:
+                task = asyncio.create_task(deliver(sent, start + sent / rate))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                sent += 1
+            await asyncio.sleep(0.002)
+        await asyncio.gather(*pending)
+        for _, writer in idle:
+            writer.close()
+
+    asyncio.run(run())
+    lags.sort()
+    return {"outcomes": outcomes, "lag_p99_ms": 1000 * lags[int(len(lags) * 0.99) - 1] if lags else 0.0}
