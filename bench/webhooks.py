@@ -18,7 +18,7 @@ bench/webhooks_settings.py. Then:
 2. Overload: deliveries arrive open loop at twice the inbox's measured capacity for ``--overload-seconds`` (60);
    prints the share answered 2xx within 2 s (goal >= 90 %), the 503s of admission control, and checks that every
    delivery answered 2xx is stored and, once 2 worker processes are started, processed (goal: all).
-   ``--max-queue-seconds 0`` runs it without admission control.
+   Then the same load for ``--compare-seconds`` (20) on a second gunicorn without admission control.
 3. End to end: ``--orders`` store/order/created webhooks through the inbox; 2 Celery worker processes (thread
    pools) fetch each order from the fake BigCommerce and deliver its purchase post to the fake Ordergroove.
    Prints purchase posts delivered per second (goal >= 200/s), first webhook to last post received.
@@ -133,12 +133,21 @@ def intake_phase(args, web_port: int, groups: dict) -> float:
     return inbox["rps"]
 
 
-def overload_phase(web_port: int, rate: float, seconds: float, groups: dict) -> list[str]:
+def start_web(port: int, args, env: dict) -> subprocess.Popen:
+    """gunicorn as production runs it (worker class with admission control), stderr to $BENCH_WEB_LOG if set."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "middleware.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.gunicorn_workers), "--worker-class", "middleware.admission.ThreadWorker",
+         "--threads", str(args.gunicorn_threads), "--backlog", "2048", "--log-level", "warning"],
+        cwd=ROOT, env=env, stderr=open(os.environ.get("BENCH_WEB_LOG", os.devnull), "a"))
+
+
+def overload_phase(web_port: int, rate: float, seconds: float, groups: dict, prefix: str) -> list[str]:
     """Open loop at `rate` deliveries/s for `seconds`; prints how many were answered 2xx within DEADLINE and
     checks that every 2xx is stored. Returns the hashes answered 2xx."""
     from bigcommerce_app.models import InboundEvent
 
-    bodies = webhook_bodies("over", int(rate * seconds), scope=OVERLOAD_SCOPE)
+    bodies = webhook_bodies(prefix, int(rate * seconds), scope=OVERLOAD_SCOPE)
     print(f"overload: {len(bodies)} deliveries at {rate:.0f}/s (twice the inbox's measured capacity) for "
           f"{seconds:g}s, open loop, each given up after 6 s")
     meter = cpu.CpuMeter(groups)
@@ -151,12 +160,13 @@ def overload_phase(web_port: int, rate: float, seconds: float, groups: dict) -> 
     in_time = sum(1 for status, latency in outcomes.values() if 200 <= status < 300 and latency <= DEADLINE)
     shed = [hashes[i] for i, (status, _) in outcomes.items() if status == 503]
     no_answer = sum(1 for status, _ in outcomes.values() if status == 0)
-    other = len(outcomes) - len(answered) - len(shed) - no_answer
+    unsent = sum(1 for status, _ in outcomes.values() if status == -1)
+    other = len(outcomes) - len(answered) - len(shed) - no_answer - unsent
     ok_latencies = sorted(latency for status, latency in outcomes.values() if 200 <= status < 300)
     p99 = 1000 * ok_latencies[int(len(ok_latencies) * 0.99) - 1] if ok_latencies else 0.0
     print(f"  answered 2xx within {DEADLINE:g} s: {in_time} of {len(outcomes)} = {in_time / len(outcomes):.1%} "
           f"(goal >= 90 %); 2xx later: {len(answered) - in_time}; 503 (shed, not stored): {len(shed)}; "
-          f"no answer: {no_answer}; other: {other}")
+          f"no answer: {no_answer}; not sent (generator at its connection limit): {unsent}; other: {other}")
     print(f"  2xx latency p99 {p99:.0f} ms (from the moment each was due); send delay p99 "
           f"{result['lag_p99_ms']:.0f} ms (connect included); accepted {len(answered) / seconds:.0f}/s")
     stored = set(InboundEvent.objects.filter(scope=OVERLOAD_SCOPE).values_list("event_hash", flat=True))
@@ -168,7 +178,7 @@ def overload_phase(web_port: int, rate: float, seconds: float, groups: dict) -> 
     return answered
 
 
-def overload_processed(answered: list[str], timeout: float = 300) -> None:
+def overload_processed(answered: list[str], timeout: float = 600) -> None:
     """Waits (bounded) for the workers to process every event the overload phase stored; prints the count."""
     from bigcommerce_app.models import InboundEvent
 
@@ -197,6 +207,8 @@ def main() -> None:
     parser.add_argument("--worker-threads", type=int, default=16, help="threads per Celery worker process")
     parser.add_argument("--overload-seconds", type=float, default=60,
                         help="length of the overload phase at twice the intake's measured capacity (0: skip it)")
+    parser.add_argument("--compare-seconds", type=float, default=20,
+                        help="length of the same overload without admission control, for comparison (0: skip it)")
     parser.add_argument("--max-queue-seconds", type=float, default=None,
                         help="the web processes' INBOX_MAX_QUEUE_SECONDS (default: the setting's; 0: no shedding)")
     args = parser.parse_args()
@@ -237,12 +249,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         orders = seed(fake_bc, fake_og, args.orders)
 
-        web = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "middleware.wsgi:application", "--bind",
-             f"127.0.0.1:{web_port}", "--workers", str(args.gunicorn_workers),
-             "--worker-class", "middleware.admission.ThreadWorker",
-             "--threads", str(args.gunicorn_threads), "--backlog", "2048", "--log-level", "warning"],
-            cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+        web = start_web(web_port, args, env)
         children.append(web)
         groups = {"web": cpu.with_children(web.pid), "postgres": cpu.named("postgres"),
                   "broker": cpu.only(broker.pid), "fakes": cpu.with_children(fake_bc.process.pid, fake_og.process.pid),
@@ -259,7 +266,17 @@ def main() -> None:
         InboundEvent.objects.filter(scope="store/bench/intake").delete()
         answered: list[str] = []
         if capacity and args.overload_seconds > 0:
-            answered = overload_phase(web_port, 2 * capacity, args.overload_seconds, groups)
+            answered = overload_phase(web_port, 2 * capacity, args.overload_seconds, groups, "over")
+            if args.max_queue_seconds != 0 and args.compare_seconds > 0:  # the same load, no admission control
+                print("  the same without admission control (a second gunicorn, INBOX_MAX_QUEUE_SECONDS=0):")
+                bare_port = free_port()
+                unshed = start_web(bare_port, args, {**env, "INBOX_MAX_QUEUE_SECONDS": "0"})
+                children.append(unshed)
+                wait_port(bare_port)
+                time.sleep(1.5)
+                answered += overload_phase(bare_port, 2 * capacity, args.compare_seconds,
+                                           {**groups, "web": cpu.with_children(unshed.pid)}, "unshed")
+                unshed.send_signal(signal.SIGTERM)
         if args.skip == "e2e" and not answered:
             return
         # 2 worker processes: they process what the overload phase stored, then the end-to-end phase runs.
