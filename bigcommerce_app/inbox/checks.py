@@ -134,6 +134,19 @@ def _storable(value):
     return value
 
 
+class MetaHeaders:
+    """The few request headers the intake reads (token, Standard Webhooks), looked up in the WSGI environ as
+    asked: Django's request.headers first copies every header of the request into a case-insensitive dict."""
+
+    __slots__ = ("_meta",)
+
+    def __init__(self, meta: dict) -> None:
+        self._meta = meta
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._meta.get("HTTP_" + name.upper().replace("-", "_"), default)
+
+
 def store_hash_of(producer) -> str | None:
     """The store hash `producer` ("stores/{store_hash}") names; None when it names none."""
     match = _PRODUCER.fullmatch(producer) if isinstance(producer, str) else None

@@ -15,7 +15,7 @@ def bigcommerce_webhook(request: HttpRequest) -> HttpResponse:
     try:
         if checks.declared_length(request.META) > checks.MAX_PAYLOAD_BYTES:  # refused before the body is read
             raise services.WebhookRejected(413, "payload too large")
-        services.webhook_receive(body=request.body, headers=request.headers)
+        services.webhook_receive(body=request.body, headers=checks.MetaHeaders(request.META))
     except services.WebhookRejected as exc:
         return JsonResponse({"error": exc.message}, status=exc.status)
     except services.EventNotStored:
