@@ -67,10 +67,11 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
-def body_parse(body: bytes) -> tuple[dict, str]:
-    """The delivery as a JSON object and the text to store (the body as received, unless some string had to be
-    made storable). Raises WebhookRejected: 413 for a body that is too large, 400 for one that is not UTF-8,
-    nested too deep, not JSON, holds a number float cannot hold, or is not an object."""
+def body_parse(body: bytes) -> tuple[dict, str, str]:
+    """The delivery as a JSON object, the body's text (what a signature covers) and the text to store (the body
+    as received, unless some string had to be made storable). Raises WebhookRejected: 413 for a body that is
+    too large, 400 for one that is not UTF-8, nested too deep, not JSON, holds a number float cannot hold, or is
+    not an object."""
     if len(body) > MAX_PAYLOAD_BYTES:
         raise WebhookRejected(413, "payload too large")
     try:
@@ -87,6 +88,7 @@ def body_parse(body: bytes) -> tuple[dict, str]:
         raise WebhookRejected(400, "body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise WebhookRejected(400, "body must be a JSON object")
+    stored = text
     if "\\u" in text:  # only an escape can carry what jsonb cannot hold
         for field in ("scope", "hash"):  # the event's identity is never rewritten
             value = payload.get(field)
@@ -97,8 +99,8 @@ def body_parse(body: bytes) -> tuple[dict, str]:
             # Authenticated content PostgreSQL cannot hold as is (never seen from BigCommerce, whose payloads
             # carry ids): kept, with U+FFFD in place of each such character, rather than refused for two days.
             logger.info("Webhook body held a NUL or an unpaired surrogate: stored with U+FFFD in its place")
-            payload, text = storable, json.dumps(storable, ensure_ascii=False)
-    return payload, text
+            payload, stored = storable, json.dumps(storable, ensure_ascii=False)
+    return payload, text, stored
 
 
 def declared_length(meta) -> int:

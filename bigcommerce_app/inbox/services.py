@@ -78,7 +78,7 @@ def webhook_receive(*, body: bytes, headers) -> Receipt:
     token = headers.get(TOKEN_HEADER) or ""
     if not token:
         raise WebhookRejected(401, f"missing {TOKEN_HEADER} header")
-    payload, payload_text = checks.body_parse(body)
+    payload, text, payload_text = checks.body_parse(body)
     store_hash = checks.store_hash_of(payload.get("producer"))
     if store_hash is None:
         raise WebhookRejected(400, "producer must be 'stores/{store_hash}'")
@@ -94,7 +94,7 @@ def webhook_receive(*, body: bytes, headers) -> Receipt:
         raise WebhookRejected(400, "hash is required")
     if data is not None and not isinstance(data, dict):
         raise WebhookRejected(400, "data must be an object")
-    signature = checks.signature_check(payload_text, headers)
+    signature = checks.signature_check(text, headers)
 
     resource_id = str((data or {}).get("id", ""))[:64]
     created_at = payload.get("created_at")

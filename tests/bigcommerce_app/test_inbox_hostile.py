@@ -239,3 +239,10 @@ def test_a_body_over_the_limit_is_refused_unread(live_server, fake_bc, store, si
     status, answer = _send(live_server.url, body, _token(store))
     assert (status, answer["error"]) == (413, "payload too large")
     assert InboundEvent.objects.count() == 0
+
+
+def test_a_signed_body_made_storable_still_verifies_against_what_was_sent(live_server, fake_bc, store):
+    body = _envelope("signed-nul", '{"type": "order", "id": 7, "note": "a\\u0000b"}').encode()
+    assert _send(live_server.url, body, {**_token(store), **_signed(fake_bc, body)})[0] == 200
+    event = InboundEvent.objects.get()
+    assert (event.signature, event.payload["data"]["note"]) == ("valid", "a\ufffdb")
