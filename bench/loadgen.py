@@ -40,7 +40,7 @@ async def _response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 
 
 async def _connection(port: int, path: str, token: str, bodies: list[bytes], stop_at: float,
-                      latencies: list[float], errors: list[int]) -> None:
+                      latencies: list[float], errors: list[bytes]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     index = 0
     try:
@@ -53,7 +53,7 @@ async def _connection(port: int, path: str, token: str, bodies: list[bytes], sto
             code, close = await _response(reader)
             latencies.append(time.perf_counter() - started)
             if code != 200:
-                errors.append(code)
+                errors.append(body)
             if close:
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -62,9 +62,10 @@ async def _connection(port: int, path: str, token: str, bodies: list[bytes], sto
 
 
 def load(port: int, path: str, token: str, bodies_per_conn: list[list[bytes]], seconds: float) -> dict:
-    """Closed loop: one connection per list of bodies, for `seconds` at most."""
+    """Closed loop: one connection per list of bodies, for `seconds` at most. "refused": the bodies not answered
+    200."""
     latencies: list[float] = []
-    errors: list[int] = []
+    errors: list[bytes] = []
 
     async def run():
         stop_at = time.monotonic() + seconds
@@ -75,7 +76,7 @@ def load(port: int, path: str, token: str, bodies_per_conn: list[list[bytes]], s
     asyncio.run(run())
     elapsed = time.monotonic() - started
     latencies.sort()
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "errors": len(errors),
+    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "errors": len(errors), "refused": errors,
             "p50_ms": 1000 * statistics.median(latencies) if latencies else 0,
             "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1] if latencies else 0}
 
