@@ -6,17 +6,24 @@ Run from the repository root (needs PostgreSQL on 127.0.0.1:5432 and the redis-s
     .venv/bin/python bench/webhooks.py --seconds 10 --connections 64 --orders 1000
 
 It creates a throwaway PostgreSQL database (migrated), starts its own redis-server on a free port as the broker,
-starts the fake BigCommerce and the fake Ordergroove (tests/fakes) each in its own process, and gunicorn (gthread) with
+starts the fake BigCommerce and the fake Ordergroove (tests/fakes) each in its own process, and gunicorn with
+production's worker class (gthread with admission control, middleware/admission.py) and
 bench/webhooks_settings.py. Then:
 
-1. Intake: 64 keep-alive connections post BigCommerce webhooks (each with its own `hash`, valid X-Webhook-Token)
-   to ``POST /webhooks/bigcommerce`` and, in alternating rounds, the same bodies to a bare Django view under the
-   same gunicorn. Prints requests/s and p50/p99 latency of each and the ratio inbox/bare (goals: >= 0.7,
-   p99 < 50 ms).
-2. End to end: ``--orders`` store/order/created webhooks through the inbox; 2 Celery worker processes (thread
+1. Intake: 64 keep-alive connections post BigCommerce webhooks (each with its own `hash`, valid X-Webhook-Token),
+   in alternating rounds, to a bare Django view (the floor), to ``POST /webhooks/bigcommerce`` and to the peer
+   baseline (bench/webhooks_peer.py: the usual DRF view + serializer + ``Model.objects.create`` + ``task.delay``,
+   storing the same row), all under the same gunicorn. Prints requests/s and p50/p99 latency of each and the
+   ratios inbox/bare (goals: >= 0.7, p99 < 50 ms) and inbox/peer (goal >= 2).
+2. Overload: deliveries arrive open loop at twice the inbox's measured capacity for ``--overload-seconds`` (60);
+   prints the share answered 2xx within 2 s (goal >= 90 %), the 503s of admission control, and checks that every
+   delivery answered 2xx is stored and, once 2 worker processes are started, processed (goal: all).
+   Then the same load for ``--compare-seconds`` (20) on a second gunicorn without admission control.
+3. End to end: ``--orders`` store/order/created webhooks through the inbox; 2 Celery worker processes (thread
    pools) fetch each order from the fake BigCommerce and deliver its purchase post to the fake Ordergroove.
    Prints purchase posts delivered per second (goal >= 200/s), first webhook to last post received.
 
+It prints the machine's load average before and after (the machine is shared).
 Under each figure it prints the CPU milliseconds per request (per purchase post) of each process group (web,
 workers, PostgreSQL, fakes, broker, load generator, bench/cpu.py) and the throughput ceiling their sum sets on
 this machine's cores: everything here is CPU-bound, so that sum, not the waits, decides requests/s.
@@ -27,7 +34,6 @@ Figures depend on the machine and on what else runs on it; the ratios measured w
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import signal
@@ -42,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import cpu  # noqa: E402 - the repository root is on the path only from here
+from bench.loadgen import load, open_loop  # noqa: E402
 
 STORE_HASH = "benchwh"
 WEBHOOK_TOKEN = "bench-webhook-token-0123456789abcdef"
@@ -65,63 +72,6 @@ def wait_port(port: int, deadline: float = 20) -> None:
     raise SystemExit(f"nothing listens on port {port}")
 
 
-# --- Load generator: asyncio, HTTP/1.1 keep-alive, fixed number of connections ----------------------------------
-
-async def _connection(port: int, path: str, bodies: list[bytes], stop_at: float, latencies: list[float],
-                      errors: list[int]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    index = 0
-    try:
-        while time.monotonic() < stop_at and index < len(bodies):
-            body = bodies[index]
-            index += 1
-            head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                    f"X-Webhook-Token: {WEBHOOK_TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
-            started = time.perf_counter()
-            writer.write(head + body)
-            await writer.drain()
-            status_line = await reader.readline()
-            length, close = 0, False
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                name, _, value = line.decode().partition(":")
-                if name.lower() == "content-length":
-                    length = int(value.strip())
-                elif name.lower() == "connection" and value.strip().lower() == "close":
-                    close = True
-            if length:
-                await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
-            code = int(status_line.split()[1]) if status_line else 0
-            if code != 200:
-                errors.append(code)
-            if close:
-                writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    finally:
-        writer.close()
-
-
-def load(port: int, path: str, bodies_per_conn: list[list[bytes]], seconds: float) -> dict:
-    latencies: list[float] = []
-    errors: list[int] = []
-
-    async def run():
-        stop_at = time.monotonic() + seconds
-        await asyncio.gather(*(_connection(port, path, bodies, stop_at, latencies, errors)
-                               for bodies in bodies_per_conn))
-
-    started = time.monotonic()
-    asyncio.run(run())
-    elapsed = time.monotonic() - started
-    latencies.sort()
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "errors": len(errors),
-            "p50_ms": 1000 * statistics.median(latencies) if latencies else 0,
-            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1] if latencies else 0}
-
-
 def webhook_bodies(prefix: str, count: int, scope: str = "store/bench/intake", ids: list[int] | None = None):
     now = int(time.time())
     out = []
@@ -137,6 +87,112 @@ def split(items: list, parts: int) -> list[list]:
     return [items[i::parts] for i in range(parts)]
 
 
+# --- Phases ---------------------------------------------------------------------------------------------------
+
+ENDPOINTS = (("bare", "/bench/bare"), ("inbox", "/webhooks/bigcommerce"), ("peer", "/bench/peer"))
+OVERLOAD_SCOPE = "store/bench/overload"
+DEADLINE = 2.0  # seconds: BigCommerce's delivery timeout is undocumented; bigcommerce.md §3.4 designs for 1-2 s
+
+
+def _load_average() -> str:
+    return "load average " + ", ".join(f"{value:.2f}" for value in os.getloadavg()) + f" on {os.cpu_count()} cores"
+
+
+def intake_phase(args, web_port: int, groups: dict) -> float:
+    """Alternating closed-loop rounds of the bare view, the inbox and the peer (the usual DRF view); prints the
+    ratios and returns the inbox's measured capacity (requests/s)."""
+    print(f"gunicorn gthread (middleware.admission.ThreadWorker) workers={args.gunicorn_workers} "
+          f"threads={args.gunicorn_threads}, {args.connections} keep-alive connections, {args.rounds} x "
+          f"{args.seconds:g}s per endpoint")
+    results: dict[str, list[dict]] = {name: [] for name, _ in ENDPOINTS}
+    spent: dict[str, dict[str, float]] = {name: {} for name, _ in ENDPOINTS}
+    for name, path in ENDPOINTS:  # warm-up
+        load(web_port, path, WEBHOOK_TOKEN, split(webhook_bodies(f"warm{name}", 2000), args.connections), 2)
+    meter = cpu.CpuMeter(groups)
+    for round_no in range(args.rounds):
+        for name, path in ENDPOINTS:
+            bodies = webhook_bodies(f"r{round_no}{name}", 40_000)  # fresh hashes: each stored row is new
+            meter.start()
+            results[name].append(load(web_port, path, WEBHOOK_TOKEN, split(bodies, args.connections), args.seconds))
+            for group, seconds in meter.stop().items():
+                spent[name][group] = spent[name].get(group, 0.0) + seconds
+    summary = {}
+    for name, rounds in results.items():
+        summary[name] = {"rps": statistics.median(r["rps"] for r in rounds),
+                         "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
+                         "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
+                         "errors": sum(r["errors"] for r in rounds)}
+        print(f"  {name:6s} {summary[name]['rps']:8.0f} req/s   p50 {summary[name]['p50_ms']:6.1f} ms   "
+              f"p99 {summary[name]['p99_ms']:6.1f} ms   non-200: {summary[name]['errors']}")
+        print(cpu.report(spent[name], sum(r["requests"] for r in rounds), "request"))
+    inbox = summary["inbox"]
+    print(f"  inbox/bare throughput ratio: {inbox['rps'] / summary['bare']['rps']:.2f} (goal >= 0.7); inbox p99 "
+          f"{inbox['p99_ms']:.1f} ms (goal < 50 ms)")
+    print(f"  inbox/peer throughput ratio: {inbox['rps'] / summary['peer']['rps']:.2f} (goal >= 2; the peer is "
+          "a DRF view + serializer + Model.objects.create + task.delay storing the same row)")
+    return inbox["rps"]
+
+
+def start_web(port: int, args, env: dict) -> subprocess.Popen:
+    """gunicorn as production runs it (worker class with admission control), stderr to $BENCH_WEB_LOG if set."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "middleware.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.gunicorn_workers), "--worker-class", "middleware.admission.ThreadWorker",
+         "--threads", str(args.gunicorn_threads), "--backlog", "2048", "--log-level", "warning"],
+        cwd=ROOT, env=env, stderr=open(os.environ.get("BENCH_WEB_LOG", os.devnull), "a"))
+
+
+def overload_phase(web_port: int, rate: float, seconds: float, groups: dict, prefix: str) -> list[str]:
+    """Open loop at `rate` deliveries/s for `seconds`; prints how many were answered 2xx within DEADLINE and
+    checks that every 2xx is stored. Returns the hashes answered 2xx."""
+    from bigcommerce_app.models import InboundEvent
+
+    bodies = webhook_bodies(prefix, int(rate * seconds), scope=OVERLOAD_SCOPE)
+    print(f"overload: {len(bodies)} deliveries at {rate:.0f}/s (twice the inbox's measured capacity) for "
+          f"{seconds:g}s, open loop, each given up after 6 s")
+    meter = cpu.CpuMeter(groups)
+    meter.start()
+    result = open_loop(web_port, "/webhooks/bigcommerce", WEBHOOK_TOKEN, bodies, rate)
+    spent = meter.stop()
+    outcomes = result["outcomes"]
+    hashes = [json.loads(body)["hash"] for body in bodies]
+    answered = [hashes[i] for i, (status, _) in outcomes.items() if 200 <= status < 300]
+    in_time = sum(1 for status, latency in outcomes.values() if 200 <= status < 300 and latency <= DEADLINE)
+    shed = [hashes[i] for i, (status, _) in outcomes.items() if status == 503]
+    no_answer = sum(1 for status, _ in outcomes.values() if status == 0)
+    unsent = sum(1 for status, _ in outcomes.values() if status == -1)
+    other = len(outcomes) - len(answered) - len(shed) - no_answer - unsent
+    ok_latencies = sorted(latency for status, latency in outcomes.values() if 200 <= status < 300)
+    p99 = 1000 * ok_latencies[int(len(ok_latencies) * 0.99) - 1] if ok_latencies else 0.0
+    print(f"  answered 2xx within {DEADLINE:g} s: {in_time} of {len(outcomes)} = {in_time / len(outcomes):.1%} "
+          f"(goal >= 90 %); 2xx later: {len(answered) - in_time}; 503 (shed, not stored): {len(shed)}; "
+          f"no answer: {no_answer}; not sent (generator at its connection limit): {unsent}; other: {other}")
+    print(f"  2xx latency p99 {p99:.0f} ms (from the moment each was due); send delay p99 "
+          f"{result['lag_p99_ms']:.0f} ms (connect included); accepted {len(answered) / seconds:.0f}/s")
+    stored = set(InboundEvent.objects.filter(scope=OVERLOAD_SCOPE).values_list("event_hash", flat=True))
+    missing = sum(1 for h in answered if h not in stored)
+    print(f"  answered 2xx but not stored: {missing} (goal 0); answered 503 yet stored: "
+          f"{sum(1 for h in shed if h in stored)}; stored without a 2xx (answer lost or late): "
+          f"{len(stored) - len(answered) + missing}")
+    print(cpu.report(spent, len(outcomes), "delivery"))
+    return answered
+
+
+def overload_processed(answered: list[str], timeout: float = 600) -> None:
+    """Waits (bounded) for the workers to process every event the overload phase stored; prints the count."""
+    from bigcommerce_app.models import InboundEvent
+
+    events = InboundEvent.objects.filter(scope=OVERLOAD_SCOPE)
+    started = time.monotonic()
+    deadline = started + timeout
+    while events.filter(status__in=["pending", "processing"]).exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    processed = set(events.filter(processed_at__isnull=False).values_list("event_hash", flat=True))
+    done = sum(1 for h in answered if h in processed)
+    print(f"  answered 2xx and processed by the workers: {done} of {len(answered)} (goal: all), in "
+          f"{time.monotonic() - started:.0f}s after the workers started")
+
+
 # --- Setup ----------------------------------------------------------------------------------------------------
 
 def main() -> None:
@@ -149,6 +205,12 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=600, help="orders for the end-to-end phase")
     parser.add_argument("--skip", choices=["intake", "e2e"], help="leave one phase out (profiling)")
     parser.add_argument("--worker-threads", type=int, default=16, help="threads per Celery worker process")
+    parser.add_argument("--overload-seconds", type=float, default=60,
+                        help="length of the overload phase at twice the intake's measured capacity (0: skip it)")
+    parser.add_argument("--compare-seconds", type=float, default=20,
+                        help="length of the same overload without admission control, for comparison (0: skip it)")
+    parser.add_argument("--max-queue-seconds", type=float, default=None,
+                        help="the web processes' INBOX_MAX_QUEUE_SECONDS (default: the setting's; 0: no shedding)")
     args = parser.parse_args()
 
     run_id = f"{os.getpid()}"
@@ -158,6 +220,8 @@ def main() -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.webhooks_settings",
            "BENCH_DATABASE_URL": f"{base_db}/{db_name}", "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
            "PYTHONPATH": str(ROOT)}
+    if args.max_queue_seconds is not None:
+        env["INBOX_MAX_QUEUE_SECONDS"] = str(args.max_queue_seconds)
     os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "BENCH_DATABASE_URL", "REDIS_URL")})
     children: list[subprocess.Popen] = []
     import psycopg
@@ -185,11 +249,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         orders = seed(fake_bc, fake_og, args.orders)
 
-        web = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "middleware.wsgi:application", "--bind",
-             f"127.0.0.1:{web_port}", "--workers", str(args.gunicorn_workers), "--worker-class", "gthread",
-             "--threads", str(args.gunicorn_threads), "--backlog", "2048", "--log-level", "warning"],
-            cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+        web = start_web(web_port, args, env)
         children.append(web)
         groups = {"web": cpu.with_children(web.pid), "postgres": cpu.named("postgres"),
                   "broker": cpu.only(broker.pid), "fakes": cpu.with_children(fake_bc.process.pid, fake_og.process.pid),
@@ -197,51 +257,29 @@ def main() -> None:
         wait_port(web_port)
         time.sleep(1.5)
 
-        if args.skip == "intake":
-            args.rounds = 0
-        print(f"gunicorn gthread workers={args.gunicorn_workers} threads={args.gunicorn_threads}, "
-              f"{args.connections} keep-alive connections, {args.rounds} x {args.seconds:g}s per endpoint")
-        per_round = 40_000
-        results: dict[str, list[dict]] = {"bare": [], "inbox": []}
-        warm = webhook_bodies("warm", 2000)
-        load(web_port, "/bench/bare", split(warm, args.connections), 2)
-        load(web_port, "/webhooks/bigcommerce", split(warm, args.connections), 2)
-        spent: dict[str, dict[str, float]] = {"bare": {}, "inbox": {}}
-        meter = cpu.CpuMeter(groups)
-        for round_no in range(args.rounds):
-            bodies = webhook_bodies(f"r{round_no}", per_round)
-            for name, path in (("bare", "/bench/bare"), ("inbox", "/webhooks/bigcommerce")):
-                meter.start()
-                results[name].append(load(web_port, path, split(bodies, args.connections), args.seconds))
-                for group, seconds in meter.stop().items():
-                    spent[name][group] = spent[name].get(group, 0.0) + seconds
-        summary = {}
-        for name, rounds in results.items():
-            if not rounds:
-                continue
-            summary[name] = {"rps": statistics.median(r["rps"] for r in rounds),
-                             "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
-                             "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
-                             "errors": sum(r["errors"] for r in rounds)}
-            print(f"  {name:6s} {summary[name]['rps']:8.0f} req/s   p50 {summary[name]['p50_ms']:6.1f} ms   "
-                  f"p99 {summary[name]['p99_ms']:6.1f} ms   non-200: {summary[name]['errors']}")
-            print(cpu.report(spent[name], sum(r["requests"] for r in rounds), "request"))
-        if summary:
-            ratio = summary["inbox"]["rps"] / summary["bare"]["rps"]
-            print(f"  inbox/bare throughput ratio: {ratio:.2f} (goal >= 0.7); inbox p99 "
-                  f"{summary['inbox']['p99_ms']:.1f} ms (goal < 50 ms)")
-
+        print(f"machine load before: {_load_average()}")
         from bigcommerce_app.models import InboundEvent
         from middleware.celery import app
 
-        stored = InboundEvent.objects.filter(scope="store/bench/intake").count()
-        print(f"  events stored by the inbox: {stored}")
-        app.control.purge()  # the intake round's events have no handler; do not make the workers chew on them
+        capacity = intake_phase(args, web_port, groups) if args.skip != "intake" else None
+        app.control.purge()  # the intake rounds' events have no handler; do not make the workers chew on them
         InboundEvent.objects.filter(scope="store/bench/intake").delete()
-
-        if args.skip == "e2e":
+        answered: list[str] = []
+        if capacity and args.overload_seconds > 0:
+            answered = overload_phase(web_port, 2 * capacity, args.overload_seconds, groups, "over")
+            if args.max_queue_seconds != 0 and args.compare_seconds > 0:  # the same load, no admission control
+                print("  the same without admission control (a second gunicorn, INBOX_MAX_QUEUE_SECONDS=0):")
+                bare_port = free_port()
+                unshed = start_web(bare_port, args, {**env, "INBOX_MAX_QUEUE_SECONDS": "0"})
+                children.append(unshed)
+                wait_port(bare_port)
+                time.sleep(1.5)
+                answered += overload_phase(bare_port, 2 * capacity, args.compare_seconds,
+                                           {**groups, "web": cpu.with_children(unshed.pid)}, "unshed")
+                unshed.send_signal(signal.SIGTERM)
+        if args.skip == "e2e" and not answered:
             return
-        # End to end: 2 worker processes.
+        # 2 worker processes: they process what the overload phase stored, then the end-to-end phase runs.
         for _ in range(2):
             children.append(subprocess.Popen(
                 [str(Path(sys.executable).parent / "celery"), "-A", "middleware", "worker", "-P", "threads",
@@ -249,11 +287,22 @@ def main() -> None:
                  "-l", "error"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         time.sleep(4)
         workers = [child.pid for child in children[-2:]]
+        if answered:
+            overload_processed(answered)
+        print(f"machine load after: {_load_average()}")
+        if args.skip == "e2e":
+            return
         meter = cpu.CpuMeter({**groups, "workers": cpu.with_children(*workers)})
         bodies = webhook_bodies("e2e", len(orders), scope="store/order/created", ids=orders)
         meter.start()
         started = time.monotonic()
-        intake = load(web_port, "/webhooks/bigcommerce", split(bodies, args.connections), 120)
+        intake = load(web_port, "/webhooks/bigcommerce", WEBHOOK_TOKEN, split(bodies, args.connections), 120)
+        refused = intake["refused"]
+        for _ in range(10):  # what was answered 503 is delivered again, as BigCommerce does
+            if not refused:
+                break
+            time.sleep(1)
+            refused = load(web_port, "/webhooks/bigcommerce", WEBHOOK_TOKEN, split(refused, 8), 60)["refused"]
         deadline = time.monotonic() + 300
         while fake_og.call(_og_purchase_posts) < len(orders) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -263,7 +312,8 @@ def main() -> None:
         from ordergroove.models import Delivery
 
         failed = Delivery.objects.filter(kind="purchase_post", status="failed").count()
-        print(f"end to end: {len(orders)} order webhooks (intake {intake['rps']:.0f} req/s), 2 Celery worker "
+        print(f"end to end: {len(orders)} order webhooks (intake {intake['rps']:.0f} req/s, {intake['errors']} "
+              f"answered 503 and delivered again), 2 Celery worker "
               f"processes x {args.worker_threads} threads")
         print(f"  purchase posts delivered: {delivered} in {elapsed:.1f}s = {delivered / elapsed:.0f}/s "
               f"(goal >= 200/s); failed deliveries: {failed}; BigCommerce calls: {fake_bc.call(_requests)}")

@@ -1,8 +1,11 @@
-"""Bench-only URLs: the service's real URLs plus a bare Django view (the baseline). Never in production."""
+"""Bench-only URLs: the service's real URLs plus a bare Django view (the floor) and the usual DRF webhook view
+(the peer baseline). Never in production."""
 
 from django.http import HttpResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
+
+from bench.webhooks_peer import PeerWebhookView
 
 
 @csrf_exempt
@@ -13,5 +16,6 @@ def bare(request):
 
 urlpatterns = [
     path("bench/bare", bare),
+    path("bench/peer", PeerWebhookView.as_view()),
     path("", include("middleware.urls")),
 ]

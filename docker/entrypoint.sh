@@ -6,6 +6,7 @@ case "$1" in
     python manage.py migrate --noinput
     exec gunicorn middleware.wsgi:application --bind 0.0.0.0:8000 \
       --workers "${WEB_CONCURRENCY:-4}" --threads "${WEB_THREADS:-4}" --timeout 30 \
+      --worker-class middleware.admission.ThreadWorker \
       --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}"
     ;;
   worker)

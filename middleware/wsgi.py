@@ -1,10 +1,15 @@
 import gc
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from middleware import admission
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "middleware.settings.dev")
-application = get_wsgi_application()
+# Late webhook deliveries are shed before Django builds a request (only under admission.ThreadWorker).
+application = admission.shed_late(get_wsgi_application(), paths=["/webhooks/bigcommerce"],
+                                  max_queue_seconds=settings.INBOX_MAX_QUEUE_SECONDS)
 # Everything loaded so far (Django, the apps, URL patterns) lives as long as the worker: keeping it out of the
 # cyclic garbage collector's generations makes each collection scan only what requests allocate.
 gc.freeze()

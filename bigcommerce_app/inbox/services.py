@@ -8,10 +8,8 @@ with `transient`) retries the event with backoff; anything else fails it with th
 
 from __future__ import annotations
 
-import base64
 import functools
 import hmac
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -19,14 +17,15 @@ from datetime import UTC, datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, DataError, IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bigcommerce_app import registry
+from bigcommerce_app.inbox import checks
+from bigcommerce_app.inbox.checks import WebhookRejected
 from bigcommerce_app.inbox.relay import relay
 from bigcommerce_app.models import InboundEvent, Store
 from middleware.group_commit import GroupCommit
@@ -40,16 +39,6 @@ TOKEN_HEADER = "X-Webhook-Token"
 LEASE = timedelta(seconds=int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 180)) + 30)
 # Backoff for transient failures (BigCommerce 5xx/429/timeouts while fetching the resource); then failed.
 RETRY_DELAYS = (30, 120, 600, 1800, 3600, 3 * 3600)
-MAX_PAYLOAD_BYTES = 256 * 1024
-
-
-class WebhookRejected(Exception):
-    """The request is not an acceptable webhook; nothing was stored."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class EventNotStored(Exception):
@@ -81,49 +70,38 @@ def webhook_receive(*, body: bytes, headers) -> Receipt:
     """Authenticate, validate and store one delivery; hand it to the relay (enqueue) once committed. No
     outbound call.
 
-    Order of checks: the token header must be present (401), the body must be a JSON object naming a store
-    (400), the store must be installed (401) and the token must be that store's (401, constant time), the
-    event fields must be well formed (400), and Standard Webhooks headers, when present, must verify (401).
+    Order of checks: the token header must be present (401), the body must be a bounded UTF-8 JSON object that
+    PostgreSQL can store and that names a store (400, checks.body_parse), the store must be installed (401) and
+    the token must be that store's (401, constant time), the event fields must be well formed (400), and
+    Standard Webhooks headers, when present, must verify (401).
     """
     token = headers.get(TOKEN_HEADER) or ""
     if not token:
         raise WebhookRejected(401, f"missing {TOKEN_HEADER} header")
-    if len(body) > MAX_PAYLOAD_BYTES:
-        raise WebhookRejected(400, "payload too large")
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookRejected(400, "body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise WebhookRejected(400, "body must be a JSON object")
-    producer = payload.get("producer")
-    if not isinstance(producer, str) or not producer.startswith("stores/") or len(producer) <= len("stores/"):
+    payload, text, payload_text = checks.body_parse(body)
+    store_hash = checks.store_hash_of(payload.get("producer"))
+    if store_hash is None:
         raise WebhookRejected(400, "producer must be 'stores/{store_hash}'")
-    store_hash = producer[len("stores/"):]
     auth = _store_auth(store_hash, token)
     if auth is None:
         raise WebhookRejected(401, "unknown store")
     if auth is False:
         raise WebhookRejected(401, f"wrong {TOKEN_HEADER}")
     scope, event_hash, data = payload.get("scope"), payload.get("hash"), payload.get("data")
-    if not isinstance(scope, str) or not scope or len(scope) > 128:
+    if not checks.text_field(scope, 128):
         raise WebhookRejected(400, "scope is required")
-    if not isinstance(event_hash, str) or not event_hash or len(event_hash) > 128:
+    if not checks.text_field(event_hash, 128):
         raise WebhookRejected(400, "hash is required")
     if data is not None and not isinstance(data, dict):
         raise WebhookRejected(400, "data must be an object")
-    signature = _signature_check(body, headers)
+    signature = checks.signature_check(text, headers)
 
     resource_id = str((data or {}).get("id", ""))[:64]
     created_at = payload.get("created_at")
     event_time = (datetime.fromtimestamp(created_at, tz=UTC)
                   if isinstance(created_at, int | float) and 0 < created_at < 4e9 else None)
-    try:
-        payload_text = body.decode()  # the body as received: valid JSON already, no re-serialisation
-    except UnicodeDecodeError:  # a UTF-16/32 body json.loads accepted
-        payload_text = json.dumps(payload)
-    row = (scope, resource_id, event_hash, payload_text, (headers.get("webhook-id") or "")[:128], signature,
-           event_time)
+    webhook_id = (headers.get("webhook-id") or "")[:128].replace("\x00", "\ufffd")  # no NUL in a text column
+    row = (scope, resource_id, event_hash, payload_text, webhook_id, signature, event_time)
     try:
         event_id = _event_store(auth.id, row)
     except IntegrityError:
@@ -202,7 +180,11 @@ def _event_store(store_id: int, row: tuple) -> int | None:
     (every webhook request) it joins the process's group commit."""
     connection = transaction.get_connection()
     if connection.in_atomic_block:
-        inserted = _events_insert(connection, [(store_id, *row)])
+        try:
+            with transaction.atomic():  # a savepoint: a refused row must not break the caller's transaction
+                inserted = _events_insert(connection, [(store_id, *row)])
+        except DataError:
+            raise WebhookRejected(400, "the event holds data the database cannot store") from None
         event_id = next(iter(inserted.values()), None)
         if event_id is not None:
             transaction.on_commit(lambda: relay.submit([event_id]))
@@ -258,7 +240,8 @@ def _events_insert_sql(vendor: str, count: int) -> str:
 def _events_flush(rows: list[EventRow]) -> list[int | None | Exception]:
     """Group-commit flush (runs in the leading request's thread, autocommit): the outcome per row, in order:
     the new id (the first request carrying it), None (a duplicate: acknowledged, nothing new), IntegrityError
-    (the store row went away: that request checks its store again) or EventNotStored (503)."""
+    (the store row went away: that request checks its store again), WebhookRejected (400: the database refuses
+    this row's data) or EventNotStored (503)."""
     connection = connections[DEFAULT_DB_ALIAS]
     distinct: dict[tuple[int, str], EventRow] = {}
     for row in rows:
@@ -266,9 +249,11 @@ def _events_flush(rows: list[EventRow]) -> list[int | None | Exception]:
     failed: dict[tuple[int, str], DatabaseError] = {}
     try:
         inserted = _events_insert(connection, list(distinct.values()))
-    except IntegrityError:
-        # A store deleted while its auth facts were cached fails the whole statement (foreign key): write row by
-        # row so that only that store's requests see the error.
+    except (IntegrityError, DataError):
+        # One row's own content or store fails the whole statement: a store deleted while its auth facts were
+        # cached (foreign key), or data the database refuses that the intake's checks did not foresee. Write row
+        # by row so that only the requests of that row see the error (each statement is atomic: nothing of the
+        # failed one was written).
         inserted = {}
         for key, row in distinct.items():
             try:
@@ -285,11 +270,18 @@ def _events_flush(rows: list[EventRow]) -> list[int | None | Exception]:
     for row in rows:
         key = (row[0], row[3])
         if key in failed:  # each request raises its own exception instance
-            cause = failed[key]
-            outcomes.append(IntegrityError(*cause.args) if isinstance(cause, IntegrityError) else _not_stored(cause))
+            outcomes.append(_row_failure(failed[key]))
         else:
             outcomes.append(inserted.pop(key, None))  # a second request with the same hash is a duplicate
     return outcomes
+
+
+def _row_failure(cause: DatabaseError) -> Exception:
+    if isinstance(cause, IntegrityError):
+        return IntegrityError(*cause.args)
+    if isinstance(cause, DataError):  # decided by the row's content: a retry would fail the same way
+        return WebhookRejected(400, "the event holds data the database cannot store")
+    return _not_stored(cause)
 
 
 def _not_stored(cause: DatabaseError) -> EventNotStored:
@@ -299,38 +291,6 @@ def _not_stored(cause: DatabaseError) -> EventNotStored:
 
 
 _EVENT_WRITER: GroupCommit[EventRow, int | None] = GroupCommit(_events_flush, max_batch=100, name="inbox intake")
-
-
-def _signature_check(body: bytes, headers) -> str:
-    """Standard Webhooks (bigcommerce.md §3.6): verified when the headers are present, key = the app's client
-    secret. A valid signature with a timestamp outside the library's 5-minute window is accepted and marked:
-    BigCommerce's retries may keep the first timestamp (UNCONFIRMED), the token header already authenticates
-    the sender, and a replay is harmless because events are deduplicated on their hash."""
-    msg_id, timestamp, signature = (headers.get("webhook-id"), headers.get("webhook-timestamp"),
-                                    headers.get("webhook-signature"))
-    if not (msg_id or timestamp or signature):
-        return InboundEvent.Signature.ABSENT
-    if not (msg_id and timestamp and signature) or not settings.BIGCOMMERCE_CLIENT_SECRET:
-        raise WebhookRejected(401, "incomplete webhook signature headers")
-    hook = Webhook(base64.b64encode(settings.BIGCOMMERCE_CLIENT_SECRET.encode()).decode())
-    try:
-        hook.verify(body, {"webhook-id": msg_id, "webhook-timestamp": timestamp, "webhook-signature": signature},
-                    json_parse=False)
-        return InboundEvent.Signature.VALID
-    except WebhookVerificationError as exc:
-        if "timestamp" not in str(exc).lower():
-            raise WebhookRejected(401, "webhook signature does not verify") from None
-    try:
-        when = datetime.fromtimestamp(float(timestamp), tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        raise WebhookRejected(401, "invalid webhook-timestamp") from None
-    expected = hook.sign(msg_id=msg_id, timestamp=when, data=body.decode()).split(",", 1)[1]
-    for candidate in signature.split(" "):
-        version, _, value = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(value.encode(), expected.encode()):
-            logger.info("Webhook %s signed with a timestamp outside the 5-minute window", msg_id)
-            return InboundEvent.Signature.VALID_STALE
-    raise WebhookRejected(401, "webhook signature does not verify")
 
 
 def inbound_event_enqueue(event_id: int) -> bool:

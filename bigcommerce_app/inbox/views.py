@@ -6,14 +6,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from bigcommerce_app.inbox import services
+from bigcommerce_app.inbox import checks, services
 
 
 @csrf_exempt
 @require_POST
 def bigcommerce_webhook(request: HttpRequest) -> HttpResponse:
     try:
-        services.webhook_receive(body=request.body, headers=request.headers)
+        if checks.declared_length(request.META) > checks.MAX_PAYLOAD_BYTES:  # refused before the body is read
+            raise services.WebhookRejected(413, "payload too large")
+        services.webhook_receive(body=request.body, headers=checks.MetaHeaders(request.META))
     except services.WebhookRejected as exc:
         return JsonResponse({"error": exc.message}, status=exc.status)
     except services.EventNotStored:

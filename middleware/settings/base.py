@@ -234,6 +234,10 @@ LOGGING = {
     },
 }
 
+# Webhook intake admission control (middleware/admission.py, gunicorn worker class middleware.admission.ThreadWorker):
+# a delivery that waited longer than this for a web thread is answered 503 unstored; 0 turns shedding off.
+INBOX_MAX_QUEUE_SECONDS = float(env("INBOX_MAX_QUEUE_SECONDS", "0.5"))
+
 # --- Retention (daily prune tasks) ----------------------------------------------------------------------
 INBOX_RETENTION_DAYS = int(env("INBOX_RETENTION_DAYS", "30"))  # handled webhooks; failed/pending are kept
 PRODUCT_EXPORT_RETENTION_DAYS = int(env("PRODUCT_EXPORT_RETENTION_DAYS", "7"))  # finished CSV exports

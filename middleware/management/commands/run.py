@@ -53,6 +53,7 @@ class Command(BaseCommand):
         commands = {
             "web": [str(bin_dir / "gunicorn"), "middleware.wsgi:application", "--bind", bind,
                     "--workers", str(options["web_workers"]), "--threads", "4", "--timeout", "60",
+                    "--worker-class", "middleware.admission.ThreadWorker",
                     "--access-logfile", "-", "--log-level", "warning"],
             "worker": [str(bin_dir / "celery"), "-A", "middleware", "worker", "--loglevel", "INFO",
                        "--concurrency", str(options["worker_concurrency"]),
