@@ -17,7 +17,16 @@ from datetime import UTC, datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, DataError, IntegrityError, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    transaction,
+)
 from django.db.models import F, Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -333,9 +342,12 @@ def inbound_event_process(event_id: int) -> str:
     except EventDeferred as exc:
         return _finish(event, InboundEvent.Status.PENDING, str(exc),
                        next_attempt_at=timezone.now() + timedelta(seconds=exc.retry_in))
-    except (VendorError, SoftTimeLimitExceeded) as exc:
-        transient = isinstance(exc, SoftTimeLimitExceeded) or exc.transient
-        reason = str(exc) if isinstance(exc, VendorError) else "time limit exceeded"
+    except (VendorError, SoftTimeLimitExceeded, OperationalError, InterfaceError) as exc:
+        # A lost database connection (a failover, pg_terminate_backend) mid-handler is as transient as a vendor
+        # timeout: the handler's own transaction rolled back, so the event is retried, never failed for good.
+        transient = not isinstance(exc, VendorError) or exc.transient
+        reason = _failure_reason(exc)
+        _drop_broken_connection()
         if transient and event.attempts <= len(RETRY_DELAYS):
             delay = RETRY_DELAYS[event.attempts - 1]
             retry_after = getattr(exc, "retry_after", None)
@@ -365,6 +377,22 @@ def inbound_events_process(event_ids: list[int]) -> int:
             return done
         inbound_event_process(event_id)
     return len(event_ids)
+
+
+def _failure_reason(exc: Exception) -> str:
+    if isinstance(exc, VendorError):
+        return str(exc)
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "time limit exceeded"
+    return f"database unavailable ({exc.__class__.__name__})"
+
+
+def _drop_broken_connection() -> None:
+    """After a lost connection, let the next query (the outcome's UPDATE) open a fresh one. Inside an outer
+    transaction (tests) the connection is not ours to close."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 def _finish(event: InboundEvent, status: str, result: str, *, next_attempt_at=None) -> str:

@@ -214,3 +214,34 @@ def test_replay_reprocesses_a_failed_event(store, calls, django_capture_on_commi
         services.inbound_event_replay(event)
     assert services.inbound_event_process(event.pk) == "done"
     assert len(calls) == 1
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_mid_handler_is_retried_not_failed(store):
+    """bench/soak.py: pg_terminate_backend hit an order's handler mid-transaction and the event was failed for
+    good, so its purchase post was never sent. A lost connection is transient: the event waits for its retry."""
+    from django.db import connection, connections
+
+    def handler(event):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            [pid] = cursor.fetchone()
+        killer = connections.create_connection("default")
+        try:
+            with killer.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            killer.close()
+        with connection.cursor() as cursor:  # the handler's next statement finds its connection gone
+            cursor.execute("SELECT 1")
+
+    registry.register("store/test/db-lost", handler, enabled_for=lambda store: False)
+    try:
+        event = _event(store, scope="store/test/db-lost")
+        assert services.inbound_event_process(event.pk) == "pending"
+    finally:
+        registry._registry.pop("store/test/db-lost", None)
+    event.refresh_from_db()
+    assert event.status == "pending" and event.next_attempt_at is not None
+    assert event.result.startswith("will retry: database unavailable")
