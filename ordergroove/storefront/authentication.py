@@ -25,6 +25,7 @@ from ordergroove.storefront.selectors import StorefrontStore, storefront_store_g
 TOKEN_HEADER = "HTTP_SIGNED_PAYLOAD"
 CLIENT_HEADER = "HTTP_AUTHORIZATION_CLIENT"
 _STORE_HASH = re.compile(r"^[a-z0-9]{1,64}$")
+MAX_CUSTOMER_ID = 10**12 - 1
 
 
 class StoreNotConfigured(exceptions.APIException):
@@ -46,6 +47,25 @@ class StorefrontCustomer:
     @property
     def store_hash(self) -> str:
         return self.sf.store.store_hash
+
+
+def ascii_int(raw: str, max_digits: int) -> int | None:
+    """The value of 1 to `max_digits` ASCII digits, else None. ``str.isdigit`` alone also accepts "²" (which
+    ``int`` refuses) and other scripts' digits (which ``int`` reads), and ``int`` alone accepts signs, spaces and
+    underscores: none of them is a number BigCommerce or the theme sends."""
+    if 0 < len(raw) <= max_digits and raw.isascii() and raw.isdigit():
+        return int(raw)
+    return None
+
+
+def customer_id_parse(value: object) -> int | None:
+    """A customer id from the verified token: a positive JSON integer or a string of ASCII digits, at most
+    MAX_CUSTOMER_ID (BigCommerce's ids are 32-bit; the bound keeps absurd values out of signatures and keys)."""
+    if isinstance(value, str):
+        value = ascii_int(value, len(str(MAX_CUSTOMER_ID)))
+    if type(value) is not int or not 0 < value <= MAX_CUSTOMER_ID:  # bool is an int subclass: refused too
+        return None
+    return value
 
 
 def django_meta(request) -> dict:
@@ -76,10 +96,8 @@ class CurrentCustomerJwtAuthentication(authentication.BaseAuthentication):
             raise _fail("The authorization-client header does not name this app.")
         claims = self._verify(token, client_id)
         customer = claims.get("customer")
-        customer_id = customer.get("id") if isinstance(customer, dict) else None
-        if isinstance(customer_id, str) and customer_id.isdigit():
-            customer_id = int(customer_id)
-        if isinstance(customer_id, bool) or not isinstance(customer_id, int) or customer_id <= 0:
+        customer_id = customer_id_parse(customer.get("id") if isinstance(customer, dict) else None)
+        if customer_id is None:
             raise _fail("The customer token names no customer.")
         store_hash = str(claims.get("sub") or "")
         if claims.get("store_hash") not in (None, store_hash) or not _STORE_HASH.match(store_hash):

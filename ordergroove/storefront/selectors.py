@@ -9,8 +9,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 
 from bigcommerce_app.models import Store
 from ordergroove.client import OrdergrooveClient, Outcome
@@ -96,7 +98,7 @@ def subscriber_status_get(sf: StorefrontStore, customer_id: int | str, *, budget
     """DECISIONS §3.9: any live subscription → 1; an Ordergroove customer without one → 0; no such customer → -1.
     At most two Ordergroove calls sharing one timeout budget (the 5 s Ordergroove timeout)."""
     key = subscriber_status_cache_key(sf.store.store_hash, customer_id)
-    cached = cache.get(key)
+    cached = _cache_call(cache.get, key)
     if cached is not None:
         return int(cached)
     deadline = time.monotonic() + (settings.ORDERGROOVE_TIMEOUT if budget is None else budget)
@@ -116,8 +118,20 @@ def subscriber_status_get(sf: StorefrontStore, customer_id: int | str, *, budget
             status = SUBSCRIBER_INACTIVE
         else:
             raise SubscriberStatusUnavailable(found.error or f"HTTP {found.status}")
-    cache.set(key, status, conf.subscriber_status_ttl())
+    _cache_call(cache.set, key, status, conf.subscriber_status_ttl())
     return status
+
+
+def _cache_call(method, *args):
+    """A cache read or write that survives the cache being down: the status is then asked of Ordergroove on each
+    call (still bounded by the per-customer rate limit, which counts in process while Redis is down) instead of
+    every call answering 500."""
+    try:
+        return method(*args)
+    except (redis.RedisError, DatabaseError) as exc:
+        logger.warning("Storefront subscriber-status cache unavailable (%s): asking Ordergroove uncached",
+                       exc.__class__.__name__)
+        return None
 
 
 def _remaining(deadline: float) -> float:

@@ -27,6 +27,7 @@ from ordergroove.storefront import conf
 from ordergroove.storefront.authentication import (
     CurrentCustomerJwtAuthentication,
     StorefrontCustomer,
+    ascii_int,
     django_meta,
 )
 from ordergroove.storefront.selectors import (
@@ -129,11 +130,10 @@ class SignatureView(StorefrontView):
             help_text="URL-encoded base64 HMAC-SHA256 of '<customer id>|<ts>' with the store's hash key")})},
     )
     def get(self, request):
-        raw = (request.query_params.get("ts") or "").strip()
-        if not raw.isdigit() or len(raw) > 12:
+        ts = ascii_int((request.query_params.get("ts") or "").strip(), 12)
+        if ts is None:
             return _json({"detail": "ts must be the current time in whole Unix seconds."},
                          status.HTTP_400_BAD_REQUEST)
-        ts = int(raw)
         if not signatures.ts_is_fresh(ts, now=time.time()):
             return _json({"detail": "ts is more than 2 hours away from the current time."},
                          status.HTTP_400_BAD_REQUEST)

@@ -1,0 +1,72 @@
+"""Storefront endpoints under hostile input and a cache outage (issue 14, findings 8 and 10): numbers from outside
+are parsed as bounded ASCII integers and refused with a clear 4xx, and the subscriber status keeps answering while
+Redis is unreachable."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from tests.ordergroove.conftest import OG_MERCHANT_ID
+from tests.ordergroove.test_storefront import (  # noqa: F401 - isolated: the same autouse fixture
+    HAS_SUBS,
+    SIGNATURE,
+    get_signature,
+    isolated,
+    theme_headers,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+# "²" and "١٢٣" are str.isdigit() digits (int() refuses the first and reads the second as 123); fullwidth and
+# padded forms, signs, huge numbers and NUL are not Unix seconds either.
+@pytest.mark.parametrize("ts", ["²", "١٢٣", "１７００００００００", "+1700000000", "1_700_000_000",
+                                "1700000000\x00", "9" * 400])
+def test_a_ts_that_is_not_plain_ascii_digits_is_400(client, og_settings, fake_bc, ts):
+    response = client.get(SIGNATURE, {"ts": ts}, **theme_headers(fake_bc.customer_jwt("abc123", 1)))
+    assert response.status_code == 400
+    assert response.json() == {"detail": "ts must be the current time in whole Unix seconds."}
+
+
+@pytest.mark.parametrize("customer_id", ["²", "١٢٣", "4927²", "0", "-1", "+4927", " 4927", "4927.0", "9" * 400,
+                                         10 ** 400, 2 ** 63, 0, -4927, 4927.0, True, None, [4927]])
+def test_a_signed_customer_id_that_is_not_a_bounded_positive_integer_is_401(client, og_settings, fake_bc, fake_og,
+                                                                            customer_id):
+    token = fake_bc.customer_jwt("abc123", 4927, customer={"id": customer_id, "email": "x@example.com"})
+    for path in (SIGNATURE, HAS_SUBS):
+        response = client.get(path, {"ts": int(time.time())}, **theme_headers(token))
+        assert response.status_code == 401, (customer_id, path, response.content)
+        assert response.json() == {"detail": "The customer token names no customer."}
+    assert fake_og.requests == []
+
+
+def test_a_signed_customer_id_as_ascii_digits_is_the_customer(client, og_settings, fake_bc):
+    token = fake_bc.customer_jwt("abc123", 4927, customer={"id": "4927", "email": "x@example.com"})
+    assert get_signature(client, token).status_code == 200
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_has_subscriptions_answers_from_ordergroove_while_redis_is_unreachable(client, og_settings, fake_bc, fake_og,
+                                                                              settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0"}}
+    fake_og.add_subscription(OG_MERCHANT_ID, "4927", live=True)
+    headers = theme_headers(fake_bc.customer_jwt("abc123", 4927))
+    for _ in range(2):  # every call, not only the first
+        response = client.get(HAS_SUBS, **headers)
+        assert response.status_code == 200, response.content
+        assert response.json() == {"status": True, "subscriber_status": 1}
+    assert len(fake_og.requests) == 2  # nothing could be cached: Ordergroove was asked each time
+    # Ordergroove down as well: the documented 503, still not a crash.
+    fake_og.fail("GET", r"/rest/subscriptions/", status=502)
+    response = client.get(HAS_SUBS, **headers)
+    assert response.status_code == 503 and response.json()["code"] == "ordergroove_unavailable"
