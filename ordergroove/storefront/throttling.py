@@ -34,7 +34,6 @@ from django.core.signals import setting_changed
 from rest_framework.exceptions import Throttled
 
 from ordergroove.storefront import conf
-from ordergroove.storefront.authentication import django_meta
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +48,11 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period.strip().lower() or "m"]
 
 
-def client_ip(request) -> str:
-    """REMOTE_ADDR, or the address the nearest trusted proxy saw. A client-supplied X-Forwarded-For is
-    never trusted beyond the configured number of proxies (it would let anyone dodge the per-IP limit)."""
+def client_ip(meta: dict) -> str:
+    """REMOTE_ADDR of a request's META, or the address the nearest trusted proxy saw. A client-supplied
+    X-Forwarded-For is never trusted beyond the configured number of proxies (it would let anyone dodge the per-IP
+    limit)."""
     proxies = conf.trusted_proxies()
-    meta = django_meta(request)
     remote = meta.get("REMOTE_ADDR", "")
     if proxies <= 0:
         return remote
