@@ -18,6 +18,7 @@ from bigcommerce_app.models import Store
 from ordergroove.client import OrdergrooveClient, Outcome
 from ordergroove.models import OrdergrooveSettings
 from ordergroove.storefront import conf
+from ordergroove.storefront.redis_link import storefront_redis
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +99,9 @@ def subscriber_status_get(sf: StorefrontStore, customer_id: int | str, *, budget
     """DECISIONS §3.9: any live subscription → 1; an Ordergroove customer without one → 0; no such customer → -1.
     At most two Ordergroove calls sharing one timeout budget (the 5 s Ordergroove timeout)."""
     key = subscriber_status_cache_key(sf.store.store_hash, customer_id)
-    cached = _cache_call(cache.get, key)
+    cached = _cache_call(_status_read, key)
     if cached is not None:
-        return int(cached)
+        return cached
     deadline = time.monotonic() + (settings.ORDERGROOVE_TIMEOUT if budget is None else budget)
     live = OrdergrooveClient(sf.og_settings, timeout=_remaining(deadline)).live_subscriptions(customer_id)
     if live.outcome is not Outcome.SUCCESS:
@@ -118,8 +119,27 @@ def subscriber_status_get(sf: StorefrontStore, customer_id: int | str, *, budget
             status = SUBSCRIBER_INACTIVE
         else:
             raise SubscriberStatusUnavailable(found.error or f"HTTP {found.status}")
-    _cache_call(cache.set, key, status, conf.subscriber_status_ttl())
+    _cache_call(subscriber_status_cache_set, key, status)
     return status
+
+
+def _status_read(key: str) -> int | None:
+    link = storefront_redis()
+    if link is None:
+        cached = cache.get(key)
+        return None if cached is None else int(cached)
+    raw = link.call("GET", f"{link.prefix}:{key}")  # the hot path's one round trip (redis_link.py says why)
+    return None if raw is None else int(raw)
+
+
+def subscriber_status_cache_set(key: str, status: int, ttl: int | None = None) -> None:
+    """Remember a status for `ttl` seconds (default: STOREFRONT_SUBSCRIBER_STATUS_TTL) where _status_read looks."""
+    ttl = conf.subscriber_status_ttl() if ttl is None else ttl
+    link = storefront_redis()
+    if link is None:
+        cache.set(key, status, ttl)
+    else:
+        link.call("SET", f"{link.prefix}:{key}", int(status), "EX", ttl)
 
 
 def _cache_call(method, *args):

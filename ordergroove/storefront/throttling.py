@@ -1,9 +1,10 @@
 """Rate limits of the storefront endpoints: per client IP (requests with bad tokens count too) and per customer.
 
 Fixed windows counted in the shared cache (Redis in production and CI), so the limits hold across processes.
-With Redis, each process counts locally and syncs its counts in batches (one Lua script call that does ``INCRBY key n``
-and sets the window's expiry on a new key, for every pending counter of the process at once): a Redis round trip
-through redis-py cost more than the rest of the signature endpoint together. A request is admitted without a
+With Redis, each process counts locally and syncs its counts in batches (one Lua script call, over the storefront's
+own connection (redis_link.py), that does ``INCRBY key n`` and sets the window's expiry on a new key, for every
+pending counter of the process at once): a Redis round trip per request would cost more than the rest of the
+signature endpoint together. A request is admitted without a
 round trip only while, for each of its counters, this process's view (the Redis count at its last sync plus its
 own unsynced requests) is at most half the limit, it holds fewer than ``batch`` unsynced requests of that counter
 (``batch`` = min(STOREFRONT_RATE_SYNC_BATCH, limit // 10), at least 1) and its last sync is younger than
@@ -23,23 +24,22 @@ after STOREFRONT_RATE_SYNC_SECONDS rather than per request.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import threading
 import time
 
 import redis
-from django.conf import settings
 from django.core.cache import cache
-from django.core.signals import setting_changed
 from rest_framework.exceptions import Throttled
 
 from ordergroove.storefront import conf
+from ordergroove.storefront.redis_link import RedisLink, storefront_redis
 
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-_clients: dict[str, tuple[redis.Redis, _LocalCounts]] = {}
-_clients_lock = threading.Lock()
+_counts_lock = threading.Lock()
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -60,34 +60,19 @@ def client_ip(meta: dict) -> str:
     return chain[-proxies] if len(chain) >= proxies else remote
 
 
-_backend: list = []  # [(client, key prefix, local counts) or None], memoized per process; reset on setting changes
+_counts: dict[int, _LocalCounts] = {}  # per RedisLink (one per server and prefix), per process
 
 
-def _forget_backend(**_kwargs) -> None:
-    _backend.clear()
-
-
-setting_changed.connect(_forget_backend, dispatch_uid="ordergroove.storefront.throttling")
-
-
-def _redis_client() -> tuple[redis.Redis, str, _LocalCounts] | None:
-    """The default cache's Redis (same server, db and key prefix), one client and one set of local counters per
-    process and server; None otherwise."""
-    if _backend:
-        return _backend[0]
-    config = settings.CACHES.get("default", {})
-    value = None
-    if str(config.get("BACKEND", "")).endswith("RedisCache"):
-        location = config.get("LOCATION")
-        location = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
-        with _clients_lock:
-            entry = _clients.get(location)
-            if entry is None:
-                entry = _clients[location] = (
-                    redis.Redis.from_url(location, socket_timeout=0.5, socket_connect_timeout=0.5), _LocalCounts())
-        value = (entry[0], str(config.get("KEY_PREFIX", "")), entry[1])
-    _backend[:] = [value]
-    return value
+def _redis_counts() -> tuple[RedisLink, _LocalCounts] | None:
+    """The default cache's Redis and this process's counters for it; None when the cache is not Redis."""
+    link = storefront_redis()
+    if link is None:
+        return None
+    counts = _counts.get(id(link))
+    if counts is None:
+        with _counts_lock:
+            counts = _counts.setdefault(id(link), _LocalCounts())
+    return link, counts
 
 
 def rate_limits_hit(limits: list[tuple[str, str, str]]) -> None:
@@ -100,9 +85,9 @@ def rate_limits_hit(limits: list[tuple[str, str, str]]) -> None:
         limit, period = _parse_rate_cached(rate)
         window = int(now // period)
         counters.append((f"{namespace}:rl:{scope}:{ident}:{period}:{window}", limit, period, window))
-    backend = _redis_client()
+    backend = _redis_counts()
     if backend is not None:
-        counts = backend[2].count(backend[0], backend[1], counters, now)
+        counts = backend[1].count(backend[0], counters, now)
     else:
         counts = [_count_django(key, period) for key, _limit, period, _window in counters]
     waits = [max(1, int((window + 1) * period - now + 0.999))
@@ -126,9 +111,9 @@ class _LocalCounts:
         self._last_sync = time.monotonic()
         self._redis_down_until = 0.0
 
-    def count(self, client: redis.Redis, prefix: str, counters, now: float) -> list[int]:
+    def count(self, link: RedisLink, counters, now: float) -> list[int]:
         sync_seconds, max_batch = conf.rate_sync_seconds(), conf.rate_sync_batch()
-        keys = [f"{prefix}:rl:{key}" for key, _limit, _period, _window in counters]
+        keys = [f"{link.prefix}:rl:{key}" for key, _limit, _period, _window in counters]
         mono = time.monotonic()
         with self._lock:
             sync = mono - self._last_sync >= sync_seconds
@@ -149,8 +134,8 @@ class _LocalCounts:
                 self._state[full][1] = 0
             self._last_sync = mono
         try:
-            results = _sync_script(client)(keys=[full for full, _delta, _ttl in batch],
-                                           args=[x for _full, delta, ttl in batch for x in (delta, ttl)])
+            results = _sync(link, [full for full, _delta, _ttl in batch],
+                            [x for _full, delta, ttl in batch for x in (delta, ttl)])
         except redis.RedisError as exc:
             logger.warning("Storefront rate limiter: Redis unavailable (%s); counting in this process only",
                            exc.__class__.__name__)
@@ -189,14 +174,15 @@ for i, key in ipairs(KEYS) do
 end
 return totals
 """
-_scripts: dict[int, redis.commands.core.Script] = {}
+# EVALSHA names a script by its SHA-1 (Redis's script cache key; not a security use).
+_SYNC_SHA = hashlib.sha1(_SYNC_LUA.encode(), usedforsecurity=False).hexdigest()
 
 
-def _sync_script(client: redis.Redis):
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts[id(client)] = client.register_script(_SYNC_LUA)
-    return script
+def _sync(link: RedisLink, keys: list[str], args: list[int]) -> list[int]:
+    try:
+        return link.call("EVALSHA", _SYNC_SHA, len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:  # first call on this server, or after a restart / SCRIPT FLUSH
+        return link.call("EVAL", _SYNC_LUA, len(keys), *keys, *args)
 
 
 def _count_django(key: str, period: int) -> int:
