@@ -80,20 +80,29 @@ def rate_limits_hit(limits: list[tuple[str, str, str]]) -> None:
     window's allowance is spent. The Retry-After is the longest wait among the exceeded limits."""
     now = time.time()
     namespace = conf.cache_namespace()
+    # (namespace, scope, ident, period, window): the counter's identity; its cache key is made from it only when
+    # it is synced or counted through the Django cache (formatting a key per request was a good part of the cost).
     counters = []
     for scope, ident, rate in limits:
         limit, period = _parse_rate_cached(rate)
-        window = int(now // period)
-        counters.append((f"{namespace}:rl:{scope}:{ident}:{period}:{window}", limit, period, window))
+        counters.append(((namespace, scope, ident, period, int(now // period)), limit))
     backend = _redis_counts()
     if backend is not None:
         counts = backend[1].count(backend[0], counters, now)
     else:
-        counts = [_count_django(key, period) for key, _limit, period, _window in counters]
-    waits = [max(1, int((window + 1) * period - now + 0.999))
-             for (_key, limit, period, window), count in zip(counters, counts, strict=True) if count > limit]
-    if waits:
-        raise Throttled(wait=max(waits))
+        counts = [_count_django(_key(counter), counter[3]) for counter, _limit in counters]
+    waits = None
+    for ((_namespace, _scope, _ident, period, window), limit), count in zip(counters, counts, strict=True):
+        if count > limit:
+            wait = max(1, int((window + 1) * period - now + 0.999))
+            waits = wait if waits is None else max(waits, wait)
+    if waits is not None:
+        raise Throttled(wait=waits)
+
+
+def _key(counter: tuple[str, str, str, int, int]) -> str:
+    namespace, scope, ident, period, window = counter
+    return f"{namespace}:rl:{scope}:{ident}:{period}:{window}"
 
 
 @functools.lru_cache(maxsize=64)
@@ -102,66 +111,89 @@ def _parse_rate_cached(rate: str) -> tuple[int, int]:
 
 
 class _LocalCounts:
-    """This process's counters: per full Redis key [count at last sync, unsynced requests, window end (wall s),
-    ttl]. One lock: gunicorn's threaded workers share it; the Redis round trip runs outside it."""
+    """This process's counters: per counter (rate_limits_hit) [count at last sync, unsynced requests, window end
+    (wall s), ttl]. One lock: gunicorn's threaded workers share it; the Redis round trip runs outside it.
+
+    A sync touches only the counters with unsynced requests (``_pending``), and ended windows are swept only once
+    the earliest window end has passed: the state holds every counter of the current window (one per active
+    customer), and walking all of it on each sync cost more than the sync's round trip."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._state: dict[str, list] = {}
+        self._state: dict[tuple, list] = {}
+        self._pending: dict[tuple, list] = {}
+        self._sweep_at = 0.0  # earliest window end in _state (wall s)
         self._last_sync = time.monotonic()
         self._redis_down_until = 0.0
 
     def count(self, link: RedisLink, counters, now: float) -> list[int]:
         sync_seconds, max_batch = conf.rate_sync_seconds(), conf.rate_sync_batch()
-        keys = [f"{link.prefix}:rl:{key}" for key, _limit, _period, _window in counters]
+        views = []
         mono = time.monotonic()
         with self._lock:
             sync = mono - self._last_sync >= sync_seconds
-            views = []
-            for full, (_key, limit, period, window) in zip(keys, counters, strict=True):
-                entry = self._state.get(full)
+            state, pending = self._state, self._pending
+            for counter, limit in counters:
+                entry = state.get(counter)
                 if entry is None:
-                    entry = self._state[full] = [0, 0, (window + 1) * period, period + 1]
+                    period, window = counter[3], counter[4]
+                    entry = state[counter] = [0, 0, (window + 1) * period, period + 1]
+                    if not self._sweep_at or entry[2] < self._sweep_at:
+                        self._sweep_at = entry[2]
+                if not entry[1]:
+                    pending[counter] = entry
                 entry[1] += 1
-                views.append(entry[0] + entry[1])
-                if 2 * views[-1] > limit or entry[1] >= max(1, min(max_batch, limit // 10)):
+                view = entry[0] + entry[1]
+                views.append(view)
+                if 2 * view > limit or entry[1] >= max(1, min(max_batch, limit // 10)):
                     sync = True
             if not sync or mono < self._redis_down_until:
                 return views
             # Push every pending counter of this process (amortizes the round trip over all of them).
-            batch = [(full, entry[1], entry[3]) for full, entry in self._state.items() if entry[1]]
-            for full, _delta, _ttl in batch:
-                self._state[full][1] = 0
+            batch = [(counter, entry[1], entry[3]) for counter, entry in pending.items()]
+            for entry in pending.values():
+                entry[1] = 0
+            pending.clear()
             self._last_sync = mono
+        keys = [counter for counter, _limit in counters]
+        prefix = f"{link.prefix}:rl:"
         try:
-            results = _sync(link, [full for full, _delta, _ttl in batch],
-                            [x for _full, delta, ttl in batch for x in (delta, ttl)])
+            results = _sync(link, [prefix + _key(counter) for counter, _delta, _ttl in batch],
+                            [x for _counter, delta, ttl in batch for x in (delta, ttl)])
         except redis.RedisError as exc:
             logger.warning("Storefront rate limiter: Redis unavailable (%s); counting in this process only",
                            exc.__class__.__name__)
             with self._lock:
                 self._redis_down_until = time.monotonic() + sync_seconds
-                for full, delta, _ttl in batch:
-                    if (entry := self._state.get(full)) is not None:
+                for counter, delta, _ttl in batch:
+                    if (entry := self._state.get(counter)) is not None:
                         entry[1] += delta
+                        self._pending[counter] = entry
                 self._forget_ended(now, keep_pending=False)
-                return [self._state[full][0] + self._state[full][1] if full in self._state else view
-                        for full, view in zip(keys, views, strict=True)]
+                return [self._state[counter][0] + self._state[counter][1] if counter in self._state else view
+                        for counter, view in zip(keys, views, strict=True)]
         with self._lock:
-            for (full, _delta, _ttl), total in zip(batch, results, strict=True):
-                if (entry := self._state.get(full)) is not None:
+            for (counter, _delta, _ttl), total in zip(batch, results, strict=True):
+                if (entry := self._state.get(counter)) is not None:
                     entry[0] = int(total)
-            counts = [self._state[full][0] + self._state[full][1] if full in self._state else view
-                      for full, view in zip(keys, views, strict=True)]
+            counts = [self._state[counter][0] + self._state[counter][1] if counter in self._state else view
+                      for counter, view in zip(keys, views, strict=True)]
             self._forget_ended(now, keep_pending=True)
         return counts
 
     def _forget_ended(self, now: float, *, keep_pending: bool) -> None:
         # Ended windows are never counted again (their Redis keys expire on their own); with Redis down their
         # unsynced counts are dropped too, so the state stays bounded by one window's traffic.
-        for full in [full for full, entry in self._state.items()
-                     if entry[2] <= now and not (keep_pending and entry[1])]:
-            del self._state[full]
+        if now < self._sweep_at:
+            return
+        sweep_at = 0.0
+        for counter, entry in list(self._state.items()):
+            if entry[2] <= now and not (keep_pending and entry[1]):
+                del self._state[counter]
+                self._pending.pop(counter, None)
+            elif not sweep_at or entry[2] < sweep_at:
+                sweep_at = entry[2]
+        self._sweep_at = sweep_at
 
 
 # One script call per sync, whatever the number of pending counters: as a pipeline of SET NX + INCRBY per counter,

@@ -84,3 +84,15 @@ def test_key_memo_still_refuses_empty_and_asymmetric_keys():
         with pytest.raises(InvalidKeyError):
             memo.prepare_key(bad)
     assert memo.prepare_key("secret") == memo.prepare_key("secret") == b"secret"
+
+
+def test_keyed_hmac_memo_signs_as_pyjwt_does_for_every_key_and_length():
+    for name in customer_jwt.ALGORITHMS:
+        pyjwt_alg = jwt.algorithms.get_default_algorithms()[name]
+        memo = customer_jwt._MemoHMAC(pyjwt_alg.hash_alg)
+        for key in (b"k", b"short-key", b"x" * 32, b"y" * 64, b"z" * 200, b"k", b"x" * 32):  # repeats: memo hits
+            for msg in (b"", b"a.b", b"h" * 1000):
+                assert memo.sign(msg, key) == pyjwt_alg.sign(msg, key)
+                assert memo.verify(msg, key, pyjwt_alg.sign(msg, key))
+                assert not memo.verify(msg, key, pyjwt_alg.sign(msg + b"!", key))
+            assert memo.check_key_length(key) == pyjwt_alg.check_key_length(key)
