@@ -26,6 +26,7 @@ TOKEN_HEADER = "HTTP_SIGNED_PAYLOAD"
 CLIENT_HEADER = "HTTP_AUTHORIZATION_CLIENT"
 _STORE_HASH = re.compile(r"^[a-z0-9]{1,64}$")
 MAX_CUSTOMER_ID = 10**12 - 1
+_ALGORITHMS = list(ALGORITHMS)  # PyJWT's allow-list, checked against the token's header before verifying
 
 
 class StoreNotConfigured(exceptions.APIException):
@@ -121,9 +122,9 @@ def customer_token_verify(token: str, client_id: str) -> dict:
     before verifying: "none", HS384 and asymmetric algorithms (key confusion) are refused without touching the
     signature."""
     try:
-        claims = customer_token_jwt.decode(token, settings.BIGCOMMERCE_CLIENT_SECRET, algorithms=list(ALGORITHMS),
-                                           audience=client_id, issuer="bc/apps", leeway=conf.JWT_LEEWAY_SECONDS,
-                                           options={"require": ["exp", "iat", "aud", "iss", "sub"]})
+        # Required claims: customer_jwt.REQUIRED_CLAIMS, the instance's options (exp, iat, aud, iss, sub).
+        claims = customer_token_jwt.decode(token, settings.BIGCOMMERCE_CLIENT_SECRET, algorithms=_ALGORITHMS,
+                                           audience=client_id, issuer="bc/apps", leeway=conf.JWT_LEEWAY_SECONDS)
     except jwt.ExpiredSignatureError as exc:
         raise _fail("The customer token expired: fetch a new one.") from exc
     except jwt.InvalidAlgorithmError as exc:

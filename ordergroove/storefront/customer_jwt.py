@@ -27,6 +27,7 @@ from jwt.api_jws import PyJWS
 from jwt.exceptions import DecodeError
 
 ALGORITHMS = ("HS256", "HS512")
+REQUIRED_CLAIMS = ("exp", "iat", "aud", "iss", "sub")
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -122,7 +123,9 @@ class _MemoHMAC(HMACAlgorithm):
 
 class _CustomerTokenJWT(jwt.PyJWT):
     def __init__(self) -> None:
-        super().__init__()
+        # The storefront's required claims as the instance's options: decode() called without options then uses
+        # them as they are instead of merging a fresh options dict per call.
+        super().__init__(options={"require": list(REQUIRED_CLAIMS)})
         jws = _CustomerTokenJWS(algorithms=ALGORITHMS, options=self._get_sig_options())
         jws.unregister_algorithm("HS256")
         jws.unregister_algorithm("HS512")

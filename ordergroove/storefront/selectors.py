@@ -34,7 +34,7 @@ class StorefrontStore:
     store: Store
     og_settings: OrdergrooveSettings | None
 
-    @property
+    @functools.cached_property  # per cached store (a snapshot for a few seconds), not per request
     def configured(self) -> bool:
         return self.og_settings is not None and self.og_settings.is_configured
 

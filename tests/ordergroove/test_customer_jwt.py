@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import random
+import time
 
 import jwt
 import pytest
@@ -63,8 +64,10 @@ def test_the_configured_instance_uses_the_fast_check_and_verifies_tokens():
     jws = customer_jwt.customer_token_jwt._jws
     assert jws._decode_base64url_segment is customer_jwt.decode_base64url_segment
     secret = "a-client-secret-of-reasonable-length-0123"
+    now = int(time.time())
+    claims = {"sub": "abc", "aud": "cid", "iss": "bc/apps", "iat": now, "exp": now + 900}
     for alg in customer_jwt.ALGORITHMS:
-        token = jwt.encode({"sub": "abc", "aud": "cid"}, secret, algorithm=alg)
+        token = jwt.encode(claims, secret, algorithm=alg)
         claims = customer_jwt.customer_token_jwt.decode(token, secret, algorithms=list(customer_jwt.ALGORITHMS),
                                                         audience="cid")
         assert claims["sub"] == "abc"
@@ -72,8 +75,12 @@ def test_the_configured_instance_uses_the_fast_check_and_verifies_tokens():
             customer_jwt.customer_token_jwt.decode(token, secret + "x", algorithms=list(customer_jwt.ALGORITHMS),
                                                    audience="cid")
     with pytest.raises(jwt.InvalidAlgorithmError):
-        customer_jwt.customer_token_jwt.decode(jwt.encode({"sub": "abc"}, secret, algorithm="HS384"), secret,
+        customer_jwt.customer_token_jwt.decode(jwt.encode(claims, secret, algorithm="HS384"), secret,
                                                algorithms=["HS384"])
+    for claim in customer_jwt.REQUIRED_CLAIMS:  # the instance requires them without being told per call
+        token = jwt.encode({k: v for k, v in claims.items() if k != claim}, secret, algorithm="HS256")
+        with pytest.raises(jwt.MissingRequiredClaimError):
+            customer_jwt.customer_token_jwt.decode(token, secret, algorithms=["HS256"], audience="cid")
 
 
 def test_key_memo_still_refuses_empty_and_asymmetric_keys():
