@@ -85,6 +85,7 @@ def storefront_caches_clear() -> None:
     with _lock:
         _stores.clear()
         _origins = None
+    subscriber_status_copies_forget()
 
 
 class SubscriberStatusUnavailable(Exception):
@@ -124,22 +125,55 @@ def subscriber_status_get(sf: StorefrontStore, customer_id: int | str, *, budget
 
 
 def _status_read(key: str) -> int | None:
+    now = time.time()
+    copy = _statuses.get(key)
+    if copy is not None and copy[1] > now:
+        return copy[0]
     link = storefront_redis()
     if link is None:
         cached = cache.get(key)
         return None if cached is None else int(cached)
-    raw = link.call("GET", f"{link.prefix}:{key}")  # the hot path's one round trip (redis_link.py says why)
-    return None if raw is None else int(raw)
+    raw = link.call("GET", f"{link.prefix}:{key}")  # one round trip (redis_link.py says why not the cache API)
+    try:
+        status, expires = (int(part) for part in raw.split(b"|"))
+    except (AttributeError, ValueError):  # no entry (None), or not one this code wrote
+        return None
+    _remember(key, status, expires, now)
+    return status
 
 
 def subscriber_status_cache_set(key: str, status: int, ttl: int | None = None) -> None:
-    """Remember a status for `ttl` seconds (default: STOREFRONT_SUBSCRIBER_STATUS_TTL) where _status_read looks."""
+    """Remember a status for `ttl` seconds (default: STOREFRONT_SUBSCRIBER_STATUS_TTL) where _status_read looks.
+    In Redis the value carries its own expiry ("<status>|<expires, Unix s>") so that a process may keep a copy
+    exactly as long as the shared entry lives (_statuses)."""
     ttl = conf.subscriber_status_ttl() if ttl is None else ttl
     link = storefront_redis()
     if link is None:
         cache.set(key, status, ttl)
-    else:
-        link.call("SET", f"{link.prefix}:{key}", int(status), "EX", ttl)
+        return
+    now = time.time()
+    expires = int(now) + ttl
+    link.call("SET", f"{link.prefix}:{key}", f"{int(status)}|{expires}", "EX", ttl)
+    _remember(key, int(status), expires, now)
+
+
+# This process's copies of statuses read from (or written to) Redis: key -> (status, expires at, Unix s). A copy
+# never outlives the Redis entry it came from (same expiry), and nothing removes an entry early, so a copy answers
+# what Redis would: the round trip is paid once per worker and customer per STOREFRONT_SUBSCRIBER_STATUS_TTL.
+_statuses: dict[str, tuple[int, float]] = {}
+
+
+def subscriber_status_copies_forget() -> None:
+    """Drop this process's copies (bench/storefront_instructions.py counts a Redis hit with it)."""
+    _statuses.clear()
+
+
+def _remember(key: str, status: int, expires: float, now: float) -> None:
+    if expires <= now:
+        return
+    if len(_statuses) > 10_000:  # bounded: the copies of one TTL's worth of customers at most, then start over
+        _statuses.clear()
+    _statuses[key] = (status, expires)
 
 
 def _cache_call(method, *args):
