@@ -13,6 +13,7 @@ from tests.ordergroove.conftest import OG_MERCHANT_ID
 from tests.ordergroove.test_storefront import (  # noqa: F401 - isolated: the same autouse fixture
     HAS_SUBS,
     SIGNATURE,
+    STOREFRONT,
     get_signature,
     isolated,
     theme_headers,
@@ -70,3 +71,43 @@ def test_has_subscriptions_answers_from_ordergroove_while_redis_is_unreachable(c
     fake_og.fail("GET", r"/rest/subscriptions/", status=502)
     response = client.get(HAS_SUBS, **headers)
     assert response.status_code == 503 and response.json()["code"] == "ordergroove_unavailable"
+
+
+# The headers the DRF views answered with (captured before issue 17 moved the endpoints to plain Django views);
+# the theme's JavaScript and the schema fuzz read them.
+_COMMON = {"Allow": "GET, OPTIONS", "Cache-Control": "no-store", "Vary": "Origin", "X-Frame-Options": "DENY",
+           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+           "Cross-Origin-Opener-Policy": "same-origin"}
+_READABLE = {"Access-Control-Allow-Origin": STOREFRONT, "Access-Control-Expose-Headers": "Retry-After"}
+
+
+def _headers(response) -> dict:
+    return {name: value for name, value in response.headers.items() if name != "Content-Length"}
+
+
+def test_the_exact_headers_of_success_refusals_and_preflights(client, og_settings, fake_bc, settings):
+    token = fake_bc.customer_jwt("abc123", 4927)
+    ok = get_signature(client, token)
+    assert _headers(ok) == {**_COMMON, **_READABLE, "Content-Type": "application/json"}
+    refused = get_signature(client, None)
+    assert refused.content == b'{"detail":"Sign in to the store: the signed-payload customer token is missing."}'
+    assert _headers(refused) == {**_COMMON, **_READABLE, "Content-Type": "application/json",
+                                 "WWW-Authenticate": 'BigCommerce realm="storefront"'}
+    other_method = client.post(SIGNATURE, **theme_headers(token))
+    assert (other_method.status_code, other_method.content) == (405, b'{"detail":"Method \\"POST\\" not allowed."}')
+    assert _headers(other_method) == {**_COMMON, **_READABLE, "Content-Type": "application/json"}
+    preflight = client.options(HAS_SUBS, HTTP_ORIGIN=STOREFRONT, HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    assert preflight.status_code == 204 and preflight.content == b""
+    assert _headers(preflight) == {**_COMMON, "Content-Type": "text/html; charset=utf-8",
+                                   "Access-Control-Allow-Origin": STOREFRONT,
+                                   "Access-Control-Allow-Methods": "GET, OPTIONS",
+                                   "Access-Control-Allow-Headers": "authorization-client, signed-payload, "
+                                                                   "authorization, content-type, accept",
+                                   "Access-Control-Max-Age": "600"}
+    settings.STOREFRONT_RATE_PER_CUSTOMER = "1/m"
+    throttled = get_signature(client, token)
+    assert throttled.status_code == 429
+    wait = throttled["Retry-After"]
+    assert throttled.content == (b'{"detail":"Request was throttled. Expected available in %s second%s."}'
+                                 % (wait.encode(), b"" if wait == "1" else b"s"))
+    assert _headers(throttled) == {**_COMMON, **_READABLE, "Content-Type": "application/json", "Retry-After": wait}
