@@ -22,10 +22,10 @@ from tests.ordergroove.test_storefront import (  # noqa: F401 - isolated: the sa
 pytestmark = pytest.mark.django_db
 
 
-# "²" and "١٢٣" are str.isdigit() digits (int() refuses the first and reads the second as 123); fullwidth and
-# padded forms, signs, huge numbers and NUL are not Unix seconds either.
-@pytest.mark.parametrize("ts", ["²", "١٢٣", "１７００００００００", "+1700000000", "1_700_000_000",
-                                "1700000000\x00", "9" * 400])
+# "²" and "١٢٣" are str.isdigit() digits (int() refuses the first and reads the second as 123); fullwidth forms,
+# signs, underscores and huge numbers are not Unix seconds either (a NUL never reaches the view: the URL is refused
+# before routing).
+@pytest.mark.parametrize("ts", ["²", "١٢٣", "１７００００００００", "+1700000000", "1_700_000_000", "9" * 400])
 def test_a_ts_that_is_not_plain_ascii_digits_is_400(client, og_settings, fake_bc, ts):
     response = client.get(SIGNATURE, {"ts": ts}, **theme_headers(fake_bc.customer_jwt("abc123", 1)))
     assert response.status_code == 400
