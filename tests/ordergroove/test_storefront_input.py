@@ -4,11 +4,15 @@ Redis is unreachable."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 import time
 
 import pytest
 
+from ordergroove.storefront.redis_link import storefront_redis
+from ordergroove.storefront.selectors import subscriber_status_cache_key
 from tests.ordergroove.conftest import OG_MERCHANT_ID
 from tests.ordergroove.test_storefront import (  # noqa: F401 - isolated: the same autouse fixture
     HAS_SUBS,
@@ -111,3 +115,47 @@ def test_the_exact_headers_of_success_refusals_and_preflights(client, og_setting
     assert throttled.content == (b'{"detail":"Request was throttled. Expected available in %s second%s."}'
                                  % (wait.encode(), b"" if wait == "1" else b"s"))
     assert _headers(throttled) == {**_COMMON, **_READABLE, "Content-Type": "application/json", "Retry-After": wait}
+
+
+def _redis_server(port: int) -> subprocess.Popen:
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            server.poll()
+            assert server.returncode is None, "redis-server did not start"
+            time.sleep(0.05)
+    raise AssertionError("redis-server did not answer")
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="needs the redis-server binary")
+def test_the_storefront_rides_out_a_restart_of_its_redis(client, og_settings, fake_bc, fake_og, settings):
+    """A private Redis (never the machine's own) is stopped and started again: calls in between still answer, and
+    afterwards the storefront's connection is back (statuses and rate-limit counts land in the new server, whose
+    script cache is empty)."""
+    port = _closed_port()
+    server = _redis_server(port)
+    try:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                       "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+        settings.STOREFRONT_RATE_SYNC_SECONDS = "0"  # every request syncs its counts
+        fake_og.add_subscription(OG_MERCHANT_ID, "4927", live=True)
+        fake_og.add_subscription(OG_MERCHANT_ID, "4928", live=True)
+        assert client.get(HAS_SUBS, **theme_headers(fake_bc.customer_jwt("abc123", 4927))).status_code == 200
+        server.terminate()
+        server.wait(timeout=10)
+        down = client.get(HAS_SUBS, **theme_headers(fake_bc.customer_jwt("abc123", 4928)))
+        assert down.status_code == 200 and down.json()["subscriber_status"] == 1  # asked of Ordergroove
+        assert get_signature(client, fake_bc.customer_jwt("abc123", 4928)).status_code == 200
+        server = _redis_server(port)
+        assert client.get(HAS_SUBS, **theme_headers(fake_bc.customer_jwt("abc123", 4928))).status_code == 200
+        assert get_signature(client, fake_bc.customer_jwt("abc123", 4928)).status_code == 200
+        link = storefront_redis()
+        assert link.call("GET", f"{link.prefix}:{subscriber_status_cache_key('abc123', 4928)}").startswith(b"1|")
+        assert link.call("KEYS", f"{link.prefix}:rl:*")  # the counts reached the restarted server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
