@@ -33,6 +33,7 @@ Public functions (all pure; no database, no network):
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -78,8 +79,16 @@ def signature_message(sig_field: str | int, ts: int, *, trust_level: str | None 
 def signature(sig_field: str | int, ts: int, hash_key: str | bytes, *, trust_level: str | None = None) -> str:
     """Base64 (not hex) of the raw HMAC-SHA256 digest, ts in whole seconds (DECISIONS §3.1)."""
     message = signature_message(sig_field, ts, trust_level=trust_level).encode("utf-8")
-    digest = hmac.new(_key_bytes(hash_key), message, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+    mac = _keyed_hmac(_key_bytes(hash_key)).copy()
+    mac.update(message)
+    return base64.b64encode(mac.digest()).decode("ascii")
+
+
+@functools.lru_cache(maxsize=64)
+def _keyed_hmac(key: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 keyed with `key`, to be copied per message: the same digest as ``hmac.new(key, msg, sha256)``
+    without OpenSSL's per-call key setup (about a third of the storefront signature's cost)."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 _BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")

@@ -27,6 +27,20 @@ def _value(name: str, default: str) -> str:
 
 def _forget(**_kwargs) -> None:
     _memo.clear()
+    _numbers.clear()
+
+
+_numbers: dict[str, float] = {}
+
+
+def _number(name: str, default: str, kind: type) -> float:
+    """_value converted once (int or float), for the tunables read on every storefront request."""
+    try:
+        return _numbers[name]
+    except KeyError:
+        pass
+    _numbers[name] = kind(_value(name, default))
+    return _numbers[name]
 
 
 setting_changed.connect(_forget, dispatch_uid="ordergroove.storefront.conf")
@@ -53,7 +67,7 @@ def store_cache_seconds() -> float:
 
 def trusted_proxies() -> int:
     """How many reverse proxies append to X-Forwarded-For in front of the service (0 = use REMOTE_ADDR)."""
-    return int(_value("STOREFRONT_TRUSTED_PROXIES", "0"))
+    return int(_number("STOREFRONT_TRUSTED_PROXIES", "0", int))
 
 
 def cache_namespace() -> str:
@@ -66,9 +80,9 @@ JWT_MAX_LIFETIME_SECONDS = 15 * 60  # BigCommerce issues 15-minute customer toke
 
 def rate_sync_seconds() -> float:
     """Longest time a process keeps rate-limit counts to itself before syncing them to Redis (throttling.py)."""
-    return float(_value("STOREFRONT_RATE_SYNC_SECONDS", "0.5"))
+    return _number("STOREFRONT_RATE_SYNC_SECONDS", "0.5", float)
 
 
 def rate_sync_batch() -> int:
     """Most unsynced requests a process admits per counter before syncing (capped at limit // 10)."""
-    return int(_value("STOREFRONT_RATE_SYNC_BATCH", "20"))
+    return int(_number("STOREFRONT_RATE_SYNC_BATCH", "20", int))

@@ -9,13 +9,16 @@ import threading
 import time
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 
 from bigcommerce_app.models import Store
 from ordergroove.client import OrdergrooveClient, Outcome
 from ordergroove.models import OrdergrooveSettings
 from ordergroove.storefront import conf
+from ordergroove.storefront.redis_link import storefront_redis
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +34,7 @@ class StorefrontStore:
     store: Store
     og_settings: OrdergrooveSettings | None
 
-    @property
+    @functools.cached_property  # per cached store (a snapshot for a few seconds), not per request
     def configured(self) -> bool:
         return self.og_settings is not None and self.og_settings.is_configured
 
@@ -82,6 +85,7 @@ def storefront_caches_clear() -> None:
     with _lock:
         _stores.clear()
         _origins = None
+    subscriber_status_copies_forget()
 
 
 class SubscriberStatusUnavailable(Exception):
@@ -96,9 +100,9 @@ def subscriber_status_get(sf: StorefrontStore, customer_id: int | str, *, budget
     """DECISIONS §3.9: any live subscription → 1; an Ordergroove customer without one → 0; no such customer → -1.
     At most two Ordergroove calls sharing one timeout budget (the 5 s Ordergroove timeout)."""
     key = subscriber_status_cache_key(sf.store.store_hash, customer_id)
-    cached = cache.get(key)
+    cached = _cache_call(_status_read, key)
     if cached is not None:
-        return int(cached)
+        return cached
     deadline = time.monotonic() + (settings.ORDERGROOVE_TIMEOUT if budget is None else budget)
     live = OrdergrooveClient(sf.og_settings, timeout=_remaining(deadline)).live_subscriptions(customer_id)
     if live.outcome is not Outcome.SUCCESS:
@@ -116,8 +120,72 @@ def subscriber_status_get(sf: StorefrontStore, customer_id: int | str, *, budget
             status = SUBSCRIBER_INACTIVE
         else:
             raise SubscriberStatusUnavailable(found.error or f"HTTP {found.status}")
-    cache.set(key, status, conf.subscriber_status_ttl())
+    _cache_call(subscriber_status_cache_set, key, status)
     return status
+
+
+def _status_read(key: str) -> int | None:
+    now = time.time()
+    copy = _statuses.get(key)
+    if copy is not None and copy[1] > now:
+        return copy[0]
+    link = storefront_redis()
+    if link is None:
+        cached = cache.get(key)
+        return None if cached is None else int(cached)
+    raw = link.call("GET", f"{link.prefix}:{key}")  # one round trip (redis_link.py says why not the cache API)
+    try:
+        status, expires = (int(part) for part in raw.split(b"|"))
+    except (AttributeError, ValueError):  # no entry (None), or not one this code wrote
+        return None
+    _remember(key, status, expires, now)
+    return status
+
+
+def subscriber_status_cache_set(key: str, status: int, ttl: int | None = None) -> None:
+    """Remember a status for `ttl` seconds (default: STOREFRONT_SUBSCRIBER_STATUS_TTL) where _status_read looks.
+    In Redis the value carries its own expiry ("<status>|<expires, Unix s>") so that a process may keep a copy
+    exactly as long as the shared entry lives (_statuses)."""
+    ttl = conf.subscriber_status_ttl() if ttl is None else ttl
+    link = storefront_redis()
+    if link is None:
+        cache.set(key, status, ttl)
+        return
+    now = time.time()
+    expires = int(now) + ttl
+    link.call("SET", f"{link.prefix}:{key}", f"{int(status)}|{expires}", "EX", ttl)
+    _remember(key, int(status), expires, now)
+
+
+# This process's copies of statuses read from (or written to) Redis: key -> (status, expires at, Unix s). A copy
+# never outlives the Redis entry it came from (same expiry), and nothing removes an entry early, so a copy answers
+# what Redis would: the round trip is paid once per worker and customer per STOREFRONT_SUBSCRIBER_STATUS_TTL.
+_statuses: dict[str, tuple[int, float]] = {}
+
+
+def subscriber_status_copies_forget() -> None:
+    """Drop this process's copies (bench/storefront_instructions.py counts a Redis hit with it)."""
+    _statuses.clear()
+
+
+def _remember(key: str, status: int, expires: float, now: float) -> None:
+    if expires <= now:
+        return
+    if len(_statuses) > 10_000:  # bounded: the copies of one TTL's worth of customers at most, then start over
+        _statuses.clear()
+    _statuses[key] = (status, expires)
+
+
+def _cache_call(method, *args):
+    """A cache read or write that survives the cache being down: the status is then asked of Ordergroove on each
+    call (still bounded by the per-customer rate limit, which counts in process while Redis is down) instead of
+    every call answering 500."""
+    try:
+        return method(*args)
+    except (redis.RedisError, DatabaseError) as exc:
+        logger.warning("Storefront subscriber-status cache unavailable (%s): asking Ordergroove uncached",
+                       exc.__class__.__name__)
+        return None
 
 
 def _remaining(deadline: float) -> float:

@@ -1,9 +1,10 @@
 """Rate limits of the storefront endpoints: per client IP (requests with bad tokens count too) and per customer.
 
 Fixed windows counted in the shared cache (Redis in production and CI), so the limits hold across processes.
-With Redis, each process counts locally and syncs its counts in batches (one Lua script call that does ``INCRBY key n``
-and sets the window's expiry on a new key, for every pending counter of the process at once): a Redis round trip
-through redis-py cost more than the rest of the signature endpoint together. A request is admitted without a
+With Redis, each process counts locally and syncs its counts in batches (one Lua script call, over the storefront's
+own connection (redis_link.py), that does ``INCRBY key n`` and sets the window's expiry on a new key, for every
+pending counter of the process at once): a Redis round trip per request would cost more than the rest of the
+signature endpoint together. A request is admitted without a
 round trip only while, for each of its counters, this process's view (the Redis count at its last sync plus its
 own unsynced requests) is at most half the limit, it holds fewer than ``batch`` unsynced requests of that counter
 (``batch`` = min(STOREFRONT_RATE_SYNC_BATCH, limit // 10), at least 1) and its last sync is younger than
@@ -23,24 +24,22 @@ after STOREFRONT_RATE_SYNC_SECONDS rather than per request.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import threading
 import time
 
 import redis
-from django.conf import settings
 from django.core.cache import cache
-from django.core.signals import setting_changed
 from rest_framework.exceptions import Throttled
 
 from ordergroove.storefront import conf
-from ordergroove.storefront.authentication import django_meta
+from ordergroove.storefront.redis_link import RedisLink, storefront_redis
 
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-_clients: dict[str, tuple[redis.Redis, _LocalCounts]] = {}
-_clients_lock = threading.Lock()
+_counts_lock = threading.Lock()
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -49,11 +48,11 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period.strip().lower() or "m"]
 
 
-def client_ip(request) -> str:
-    """REMOTE_ADDR, or the address the nearest trusted proxy saw. A client-supplied X-Forwarded-For is
-    never trusted beyond the configured number of proxies (it would let anyone dodge the per-IP limit)."""
+def client_ip(meta: dict) -> str:
+    """REMOTE_ADDR of a request's META, or the address the nearest trusted proxy saw. A client-supplied
+    X-Forwarded-For is never trusted beyond the configured number of proxies (it would let anyone dodge the per-IP
+    limit)."""
     proxies = conf.trusted_proxies()
-    meta = django_meta(request)
     remote = meta.get("REMOTE_ADDR", "")
     if proxies <= 0:
         return remote
@@ -61,34 +60,19 @@ def client_ip(request) -> str:
     return chain[-proxies] if len(chain) >= proxies else remote
 
 
-_backend: list = []  # [(client, key prefix, local counts) or None], memoized per process; reset on setting changes
+_counts: dict[int, _LocalCounts] = {}  # per RedisLink (one per server and prefix), per process
 
 
-def _forget_backend(**_kwargs) -> None:
-    _backend.clear()
-
-
-setting_changed.connect(_forget_backend, dispatch_uid="ordergroove.storefront.throttling")
-
-
-def _redis_client() -> tuple[redis.Redis, str, _LocalCounts] | None:
-    """The default cache's Redis (same server, db and key prefix), one client and one set of local counters per
-    process and server; None otherwise."""
-    if _backend:
-        return _backend[0]
-    config = settings.CACHES.get("default", {})
-    value = None
-    if str(config.get("BACKEND", "")).endswith("RedisCache"):
-        location = config.get("LOCATION")
-        location = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
-        with _clients_lock:
-            entry = _clients.get(location)
-            if entry is None:
-                entry = _clients[location] = (
-                    redis.Redis.from_url(location, socket_timeout=0.5, socket_connect_timeout=0.5), _LocalCounts())
-        value = (entry[0], str(config.get("KEY_PREFIX", "")), entry[1])
-    _backend[:] = [value]
-    return value
+def _redis_counts() -> tuple[RedisLink, _LocalCounts] | None:
+    """The default cache's Redis and this process's counters for it; None when the cache is not Redis."""
+    link = storefront_redis()
+    if link is None:
+        return None
+    counts = _counts.get(id(link))
+    if counts is None:
+        with _counts_lock:
+            counts = _counts.setdefault(id(link), _LocalCounts())
+    return link, counts
 
 
 def rate_limits_hit(limits: list[tuple[str, str, str]]) -> None:
@@ -96,20 +80,29 @@ def rate_limits_hit(limits: list[tuple[str, str, str]]) -> None:
     window's allowance is spent. The Retry-After is the longest wait among the exceeded limits."""
     now = time.time()
     namespace = conf.cache_namespace()
+    # (namespace, scope, ident, period, window): the counter's identity; its cache key is made from it only when
+    # it is synced or counted through the Django cache (formatting a key per request was a good part of the cost).
     counters = []
     for scope, ident, rate in limits:
         limit, period = _parse_rate_cached(rate)
-        window = int(now // period)
-        counters.append((f"{namespace}:rl:{scope}:{ident}:{period}:{window}", limit, period, window))
-    backend = _redis_client()
+        counters.append(((namespace, scope, ident, period, int(now // period)), limit))
+    backend = _redis_counts()
     if backend is not None:
-        counts = backend[2].count(backend[0], backend[1], counters, now)
+        counts = backend[1].count(backend[0], counters, now)
     else:
-        counts = [_count_django(key, period) for key, _limit, period, _window in counters]
-    waits = [max(1, int((window + 1) * period - now + 0.999))
-             for (_key, limit, period, window), count in zip(counters, counts, strict=True) if count > limit]
-    if waits:
-        raise Throttled(wait=max(waits))
+        counts = [_count_django(_key(counter), counter[3]) for counter, _limit in counters]
+    waits = None
+    for ((_namespace, _scope, _ident, period, window), limit), count in zip(counters, counts, strict=True):
+        if count > limit:
+            wait = max(1, int((window + 1) * period - now + 0.999))
+            waits = wait if waits is None else max(waits, wait)
+    if waits is not None:
+        raise Throttled(wait=waits)
+
+
+def _key(counter: tuple[str, str, str, int, int]) -> str:
+    namespace, scope, ident, period, window = counter
+    return f"{namespace}:rl:{scope}:{ident}:{period}:{window}"
 
 
 @functools.lru_cache(maxsize=64)
@@ -118,66 +111,89 @@ def _parse_rate_cached(rate: str) -> tuple[int, int]:
 
 
 class _LocalCounts:
-    """This process's counters: per full Redis key [count at last sync, unsynced requests, window end (wall s),
-    ttl]. One lock: gunicorn's threaded workers share it; the Redis round trip runs outside it."""
+    """This process's counters: per counter (rate_limits_hit) [count at last sync, unsynced requests, window end
+    (wall s), ttl]. One lock: gunicorn's threaded workers share it; the Redis round trip runs outside it.
+
+    A sync touches only the counters with unsynced requests (``_pending``), and ended windows are swept only once
+    the earliest window end has passed: the state holds every counter of the current window (one per active
+    customer), and walking all of it on each sync cost more than the sync's round trip."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._state: dict[str, list] = {}
+        self._state: dict[tuple, list] = {}
+        self._pending: dict[tuple, list] = {}
+        self._sweep_at = 0.0  # earliest window end in _state (wall s)
         self._last_sync = time.monotonic()
         self._redis_down_until = 0.0
 
-    def count(self, client: redis.Redis, prefix: str, counters, now: float) -> list[int]:
+    def count(self, link: RedisLink, counters, now: float) -> list[int]:
         sync_seconds, max_batch = conf.rate_sync_seconds(), conf.rate_sync_batch()
-        keys = [f"{prefix}:rl:{key}" for key, _limit, _period, _window in counters]
+        views = []
         mono = time.monotonic()
         with self._lock:
             sync = mono - self._last_sync >= sync_seconds
-            views = []
-            for full, (_key, limit, period, window) in zip(keys, counters, strict=True):
-                entry = self._state.get(full)
+            state, pending = self._state, self._pending
+            for counter, limit in counters:
+                entry = state.get(counter)
                 if entry is None:
-                    entry = self._state[full] = [0, 0, (window + 1) * period, period + 1]
+                    period, window = counter[3], counter[4]
+                    entry = state[counter] = [0, 0, (window + 1) * period, period + 1]
+                    if not self._sweep_at or entry[2] < self._sweep_at:
+                        self._sweep_at = entry[2]
+                if not entry[1]:
+                    pending[counter] = entry
                 entry[1] += 1
-                views.append(entry[0] + entry[1])
-                if 2 * views[-1] > limit or entry[1] >= max(1, min(max_batch, limit // 10)):
+                view = entry[0] + entry[1]
+                views.append(view)
+                if 2 * view > limit or entry[1] >= max(1, min(max_batch, limit // 10)):
                     sync = True
             if not sync or mono < self._redis_down_until:
                 return views
             # Push every pending counter of this process (amortizes the round trip over all of them).
-            batch = [(full, entry[1], entry[3]) for full, entry in self._state.items() if entry[1]]
-            for full, _delta, _ttl in batch:
-                self._state[full][1] = 0
+            batch = [(counter, entry[1], entry[3]) for counter, entry in pending.items()]
+            for entry in pending.values():
+                entry[1] = 0
+            pending.clear()
             self._last_sync = mono
+        keys = [counter for counter, _limit in counters]
+        prefix = f"{link.prefix}:rl:"
         try:
-            results = _sync_script(client)(keys=[full for full, _delta, _ttl in batch],
-                                           args=[x for _full, delta, ttl in batch for x in (delta, ttl)])
+            results = _sync(link, [prefix + _key(counter) for counter, _delta, _ttl in batch],
+                            [x for _counter, delta, ttl in batch for x in (delta, ttl)])
         except redis.RedisError as exc:
             logger.warning("Storefront rate limiter: Redis unavailable (%s); counting in this process only",
                            exc.__class__.__name__)
             with self._lock:
                 self._redis_down_until = time.monotonic() + sync_seconds
-                for full, delta, _ttl in batch:
-                    if (entry := self._state.get(full)) is not None:
+                for counter, delta, _ttl in batch:
+                    if (entry := self._state.get(counter)) is not None:
                         entry[1] += delta
+                        self._pending[counter] = entry
                 self._forget_ended(now, keep_pending=False)
-                return [self._state[full][0] + self._state[full][1] if full in self._state else view
-                        for full, view in zip(keys, views, strict=True)]
+                return [self._state[counter][0] + self._state[counter][1] if counter in self._state else view
+                        for counter, view in zip(keys, views, strict=True)]
         with self._lock:
-            for (full, _delta, _ttl), total in zip(batch, results, strict=True):
-                if (entry := self._state.get(full)) is not None:
+            for (counter, _delta, _ttl), total in zip(batch, results, strict=True):
+                if (entry := self._state.get(counter)) is not None:
                     entry[0] = int(total)
-            counts = [self._state[full][0] + self._state[full][1] if full in self._state else view
-                      for full, view in zip(keys, views, strict=True)]
+            counts = [self._state[counter][0] + self._state[counter][1] if counter in self._state else view
+                      for counter, view in zip(keys, views, strict=True)]
             self._forget_ended(now, keep_pending=True)
         return counts
 
     def _forget_ended(self, now: float, *, keep_pending: bool) -> None:
         # Ended windows are never counted again (their Redis keys expire on their own); with Redis down their
         # unsynced counts are dropped too, so the state stays bounded by one window's traffic.
-        for full in [full for full, entry in self._state.items()
-                     if entry[2] <= now and not (keep_pending and entry[1])]:
-            del self._state[full]
+        if now < self._sweep_at:
+            return
+        sweep_at = 0.0
+        for counter, entry in list(self._state.items()):
+            if entry[2] <= now and not (keep_pending and entry[1]):
+                del self._state[counter]
+                self._pending.pop(counter, None)
+            elif not sweep_at or entry[2] < sweep_at:
+                sweep_at = entry[2]
+        self._sweep_at = sweep_at
 
 
 # One script call per sync, whatever the number of pending counters: as a pipeline of SET NX + INCRBY per counter,
@@ -190,14 +206,15 @@ for i, key in ipairs(KEYS) do
 end
 return totals
 """
-_scripts: dict[int, redis.commands.core.Script] = {}
+# EVALSHA names a script by its SHA-1 (Redis's script cache key; not a security use).
+_SYNC_SHA = hashlib.sha1(_SYNC_LUA.encode(), usedforsecurity=False).hexdigest()
 
 
-def _sync_script(client: redis.Redis):
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts[id(client)] = client.register_script(_SYNC_LUA)
-    return script
+def _sync(link: RedisLink, keys: list[str], args: list[int]) -> list[int]:
+    try:
+        return link.call("EVALSHA", _SYNC_SHA, len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:  # first call on this server, or after a restart / SCRIPT FLUSH
+        return link.call("EVAL", _SYNC_LUA, len(keys), *keys, *args)
 
 
 def _count_django(key: str, period: int) -> int:

@@ -6,6 +6,13 @@ GET /api/v1/ordergroove/customer/has_subscriptions    → {"status": true|false,
 Both: Current Customer JWT (authentication.py), per-IP and per-customer rate limits (throttling.py), CORS for the
 store's storefront origins (preflights, which carry no token, for any installed store's origins), no database
 writes, ``Cache-Control: no-store``.
+
+They are plain Django views: every storefront page view calls them, and DRF's request cycle (Request wrapper,
+authenticator and negotiation plumbing, exception handling, finalize) cost more instructions than the endpoints' own
+work (issue 17). What DRF gave them is kept here, answer for answer: its error vocabulary (APIException subclasses
+with their exact messages, rendered by DRF's JSONRenderer with ``WWW-Authenticate`` / ``Retry-After``), its order
+(authentication and rate limits before the method check, so any other method is 401 / 429 / 405 as before), and
+the ``Allow`` header. schema.py documents them in the OpenAPI schema.
 """
 
 from __future__ import annotations
@@ -13,24 +20,25 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 
-from django.http import HttpResponse
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotAuthenticated
+from django.http import HttpRequest, HttpResponse
+from rest_framework import status
+from rest_framework.exceptions import APIException, AuthenticationFailed, MethodNotAllowed, NotAuthenticated
 from rest_framework.renderers import JSONRenderer
-from rest_framework.views import APIView
 
 from ordergroove import signatures
 from ordergroove.storefront import conf
 from ordergroove.storefront.authentication import (
-    CurrentCustomerJwtAuthentication,
+    AUTHENTICATE_HEADER,
     StorefrontCustomer,
-    django_meta,
+    ascii_int,
+    customer_authenticate,
 )
 from ordergroove.storefront.selectors import (
+    NON_SUBSCRIBER,
     SUBSCRIBER_ACTIVE,
+    SUBSCRIBER_INACTIVE,
     SubscriberStatusUnavailable,
     storefront_origins_all,
     subscriber_status_get,
@@ -42,126 +50,121 @@ logger = logging.getLogger(__name__)
 
 CORS_ALLOW_HEADERS = "authorization-client, signed-payload, authorization, content-type, accept"
 CORS_MAX_AGE = "600"
+_ANSWERED_METHODS = frozenset({"GET", "HEAD"})  # HEAD is GET without the body, as Django's View does it
 
-
-class CurrentCustomerJwtScheme(OpenApiAuthenticationExtension):
-    target_class = "ordergroove.storefront.authentication.CurrentCustomerJwtAuthentication"
-    name = "BigCommerceCurrentCustomer"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "signed-payload",
-                "description": "The storefront's /customer/current.jwt token; also send authorization-client: "
-                               "<app client id> and Authorization: BigCommerce."}
+Answer = Callable[[HttpRequest, StorefrontCustomer], HttpResponse]
 
 
 def _json(data: dict, status_code: int = 200) -> HttpResponse:
-    """A finished JSON response. The storefront endpoints answer JSON whatever the Accept header says (the theme
-    sends ``application/json``), so their success path skips DRF's content negotiation and renderer; errors
-    raised as DRF exceptions are still rendered by DRF (as JSON, its only renderer here)."""
+    """A finished JSON response (the endpoints answer JSON whatever the Accept header says; the theme sends
+    ``application/json``)."""
     return HttpResponse(_JSON.encode(data).encode(), status=status_code, content_type="application/json")
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"))  # DRF's compact JSON, built once
+_ERROR_RENDERER = JSONRenderer()
 
 
-class StorefrontView(APIView):
-    authentication_classes = [CurrentCustomerJwtAuthentication]
-    permission_classes: list = []
-    throttle_classes: list = []
-    renderer_classes = [JSONRenderer]
-    parser_classes: list = []  # GET only: no request body to parse (DRF instantiates each parser per request)
-    @property
-    def default_response_headers(self) -> dict[str, str]:
-        # DRF derives Allow per request by probing every HTTP method name; these views only have GET and OPTIONS.
-        # A fresh dict: DRF mutates it (pops Vary).
-        return {"Allow": "GET, OPTIONS"}
+def _error(exc: APIException) -> HttpResponse:
+    """DRF's answer to an APIException (rest_framework.views.exception_handler): its detail as JSON rendered by
+    DRF's JSONRenderer, WWW-Authenticate on 401s (our realm, as APIView.handle_exception sets it) and Retry-After
+    on 429s."""
+    data = exc.detail if isinstance(exc.detail, list | dict) else {"detail": exc.detail}
+    response = HttpResponse(_ERROR_RENDERER.render(data), status=exc.status_code, content_type="application/json")
+    if isinstance(exc, NotAuthenticated | AuthenticationFailed):
+        response["WWW-Authenticate"] = AUTHENTICATE_HEADER
+    if wait := getattr(exc, "wait", None):
+        response["Retry-After"] = f"{int(wait)}"  # DRF's '%d' % wait
+    return response
 
-    def initial(self, request, *args, **kwargs):
-        # No eager content negotiation (DRF negotiates for the error responses it renders, JSON being the only
-        # renderer); no versioning, permissions or DRF throttles: the limits below are the storefront's own.
-        self.format_kwarg = None
-        if request.method == "OPTIONS":
-            return
-        ip_limit = ("ip", client_ip(request), conf.rate_per_ip())
+
+def _serve(request: HttpRequest, answer: Answer) -> HttpResponse:
+    meta = request.META
+    method = request.method
+    customer = None
+    if method == "OPTIONS":
+        response = HttpResponse(status=status.HTTP_204_NO_CONTENT)
+    else:
+        ip_limit = ("ip", client_ip(meta), conf.rate_per_ip())
         try:
-            customer = request.user
-            if not isinstance(customer, StorefrontCustomer):
-                raise NotAuthenticated("Sign in to the store: the signed-payload customer token is missing.")
-        except APIException:
-            # Refused requests count against the IP too (token guessing); a spent allowance answers 429.
-            rate_limits_hit([ip_limit])
-            raise
-        # One round trip for both counters on the hot path.
-        rate_limits_hit([ip_limit, ("customer", f"{customer.store_hash}:{customer.customer_id}",
-                                    conf.rate_per_customer())])
-
-    def options(self, request, *args, **kwargs):
-        return HttpResponse(status=status.HTTP_204_NO_CONTENT)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Vary"] = "Origin"
-        response["Cache-Control"] = "no-store"
-        origin = django_meta(request).get("HTTP_ORIGIN")
-        if origin:
-            customer = getattr(request, "_user", None)
-            # A verified customer's response is readable only by its own store's storefronts; errors and
-            # preflights (no verified store) by any installed store's storefront, so the theme can read them.
-            allowed = customer.sf.origins if isinstance(customer, StorefrontCustomer) else storefront_origins_all()
-            if origin in allowed:
-                response["Access-Control-Allow-Origin"] = origin
-                if request.method == "OPTIONS":
-                    response["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-                    response["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
-                    response["Access-Control-Max-Age"] = CORS_MAX_AGE
-                else:
-                    response["Access-Control-Expose-Headers"] = "Retry-After"
-        return response
+            try:
+                customer = customer_authenticate(meta)
+            except APIException:
+                # Refused requests count against the IP too (token guessing); a spent allowance answers 429.
+                rate_limits_hit([ip_limit])
+                raise
+            # Both counters in one call: one Redis round trip when this process syncs (throttling.py).
+            rate_limits_hit([ip_limit, ("customer", f"{customer.sf.store.store_hash}:{customer.customer_id}",
+                                        conf.rate_per_customer())])
+            if method not in _ANSWERED_METHODS:
+                raise MethodNotAllowed(method)
+            response = answer(request, customer)
+        except APIException as exc:
+            response = _error(exc)
+    return _finalize(response, meta, method, customer)
 
 
-class SignatureView(StorefrontView):
-    @extend_schema(
-        operation_id="storefront_og_auth_signature",
-        summary="Signature for the og_auth cookie of the signed-in customer",
-        parameters=[OpenApiParameter("ts", int, required=True,
-                                     description="Unix seconds; must be within 2 hours of the server's clock")],
-        responses={200: inline_serializer("OgAuthSignature", {"data": serializers.CharField(
-            help_text="URL-encoded base64 HMAC-SHA256 of '<customer id>|<ts>' with the store's hash key")})},
-    )
-    def get(self, request):
-        raw = (request.query_params.get("ts") or "").strip()
-        if not raw.isdigit() or len(raw) > 12:
-            return _json({"detail": "ts must be the current time in whole Unix seconds."},
-                         status.HTTP_400_BAD_REQUEST)
-        ts = int(raw)
-        if not signatures.ts_is_fresh(ts, now=time.time()):
-            return _json({"detail": "ts is more than 2 hours away from the current time."},
-                         status.HTTP_400_BAD_REQUEST)
-        customer: StorefrontCustomer = request.user
-        return _json({"data": storefront_signature_issue(customer.sf.og_settings, customer.customer_id, ts)})
+def _finalize(response: HttpResponse, meta: dict, method: str, customer: StorefrontCustomer | None) -> HttpResponse:
+    headers = response.headers  # what response[name] = value sets, one call less per header
+    headers["Allow"] = "GET, OPTIONS"
+    headers["Vary"] = "Origin"
+    headers["Cache-Control"] = "no-store"
+    origin = meta.get("HTTP_ORIGIN")
+    if origin:
+        # A verified customer's response is readable only by its own store's storefronts; errors and preflights
+        # (no verified store) by any installed store's storefront, so the theme can read them.
+        allowed = customer.sf.origins if customer is not None else storefront_origins_all()
+        if origin in allowed:
+            headers["Access-Control-Allow-Origin"] = origin
+            if method == "OPTIONS":
+                headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+                headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+                headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+            else:
+                headers["Access-Control-Expose-Headers"] = "Retry-After"
+    return response
 
 
-class HasSubscriptionsView(StorefrontView):
-    @extend_schema(
-        operation_id="storefront_has_subscriptions",
-        summary="Whether the signed-in customer is an active Ordergroove subscriber",
-        responses={
-            200: inline_serializer("HasSubscriptions", {
-                "status": serializers.BooleanField(help_text="true only when subscriber_status is 1"),
-                "subscriber_status": serializers.ChoiceField(choices=[1, 0, -1], help_text=(
-                    "1 active subscriber, 0 Ordergroove customer without a live subscription, -1 not an "
-                    "Ordergroove customer")),
-            }),
-            503: inline_serializer("SubscriberStatusUnavailable", {"detail": serializers.CharField()}),
-        },
-    )
-    def get(self, request):
-        customer: StorefrontCustomer = request.user
-        try:
-            value = subscriber_status_get(customer.sf, customer.customer_id)
-        except SubscriberStatusUnavailable as exc:
-            logger.warning("Subscriber status of customer %s of %s unavailable: %s", customer.customer_id,
-                           customer.store_hash, exc)
-            return _json({"detail": "Ordergroove could not be reached to check subscriptions; try again shortly.",
-                          "code": "ordergroove_unavailable"}, status.HTTP_503_SERVICE_UNAVAILABLE)
-        return _json({"status": value == SUBSCRIBER_ACTIVE, "subscriber_status": value})
+def _ts_param(request: HttpRequest) -> int | None:
+    query = request.META.get("QUERY_STRING", "")
+    # The theme's query string is exactly "ts=<digits>": the value QueryDict would give, without parsing one
+    # (~65 k instructions). Anything else goes through QueryDict (the last ts wins, percent-decoding applies).
+    if query.startswith("ts=") and (ts := ascii_int(query[3:], 12)) is not None:
+        return ts
+    return ascii_int((request.GET.get("ts") or "").strip(), 12)
+
+
+def _signature(request: HttpRequest, customer: StorefrontCustomer) -> HttpResponse:
+    ts = _ts_param(request)
+    if ts is None:
+        return _json({"detail": "ts must be the current time in whole Unix seconds."}, status.HTTP_400_BAD_REQUEST)
+    if not signatures.ts_is_fresh(ts, now=time.time()):
+        return _json({"detail": "ts is more than 2 hours away from the current time."}, status.HTTP_400_BAD_REQUEST)
+    signature = storefront_signature_issue(customer.sf.og_settings, customer.customer_id, ts)
+    # What _json gives: a URL-encoded signature is made of letters, digits and %XX, nothing JSON escapes.
+    return HttpResponse(b'{"data":"%s"}' % signature.encode("ascii"), content_type="application/json")
+
+
+def _has_subscriptions(request: HttpRequest, customer: StorefrontCustomer) -> HttpResponse:
+    try:
+        value = subscriber_status_get(customer.sf, customer.customer_id)
+    except SubscriberStatusUnavailable as exc:
+        logger.warning("Subscriber status of customer %s of %s unavailable: %s", customer.customer_id,
+                       customer.store_hash, exc)
+        return _json({"detail": "Ordergroove could not be reached to check subscriptions; try again shortly.",
+                      "code": "ordergroove_unavailable"}, status.HTTP_503_SERVICE_UNAVAILABLE)
+    return HttpResponse(_STATUS_BODIES[value], content_type="application/json")
+
+
+_STATUS_BODIES = {value: _JSON.encode({"status": value == SUBSCRIBER_ACTIVE, "subscriber_status": value}).encode()
+                  for value in (SUBSCRIBER_ACTIVE, SUBSCRIBER_INACTIVE, NON_SUBSCRIBER)}
+
+
+def signature(request: HttpRequest) -> HttpResponse:
+    """GET …/signature?ts=: the og_auth signature of the token's customer."""
+    return _serve(request, _signature)
+
+
+def has_subscriptions(request: HttpRequest) -> HttpResponse:
+    """GET …/has_subscriptions: the token's customer's subscriber status (DECISIONS §3.9)."""
+    return _serve(request, _has_subscriptions)

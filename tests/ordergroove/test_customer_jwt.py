@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import random
+import time
 
 import jwt
 import pytest
@@ -63,8 +64,10 @@ def test_the_configured_instance_uses_the_fast_check_and_verifies_tokens():
     jws = customer_jwt.customer_token_jwt._jws
     assert jws._decode_base64url_segment is customer_jwt.decode_base64url_segment
     secret = "a-client-secret-of-reasonable-length-0123"
+    now = int(time.time())
+    claims = {"sub": "abc", "aud": "cid", "iss": "bc/apps", "iat": now, "exp": now + 900}
     for alg in customer_jwt.ALGORITHMS:
-        token = jwt.encode({"sub": "abc", "aud": "cid"}, secret, algorithm=alg)
+        token = jwt.encode(claims, secret, algorithm=alg)
         claims = customer_jwt.customer_token_jwt.decode(token, secret, algorithms=list(customer_jwt.ALGORITHMS),
                                                         audience="cid")
         assert claims["sub"] == "abc"
@@ -72,8 +75,12 @@ def test_the_configured_instance_uses_the_fast_check_and_verifies_tokens():
             customer_jwt.customer_token_jwt.decode(token, secret + "x", algorithms=list(customer_jwt.ALGORITHMS),
                                                    audience="cid")
     with pytest.raises(jwt.InvalidAlgorithmError):
-        customer_jwt.customer_token_jwt.decode(jwt.encode({"sub": "abc"}, secret, algorithm="HS384"), secret,
+        customer_jwt.customer_token_jwt.decode(jwt.encode(claims, secret, algorithm="HS384"), secret,
                                                algorithms=["HS384"])
+    for claim in customer_jwt.REQUIRED_CLAIMS:  # the instance requires them without being told per call
+        token = jwt.encode({k: v for k, v in claims.items() if k != claim}, secret, algorithm="HS256")
+        with pytest.raises(jwt.MissingRequiredClaimError):
+            customer_jwt.customer_token_jwt.decode(token, secret, algorithms=["HS256"], audience="cid")
 
 
 def test_key_memo_still_refuses_empty_and_asymmetric_keys():
@@ -84,3 +91,15 @@ def test_key_memo_still_refuses_empty_and_asymmetric_keys():
         with pytest.raises(InvalidKeyError):
             memo.prepare_key(bad)
     assert memo.prepare_key("secret") == memo.prepare_key("secret") == b"secret"
+
+
+def test_keyed_hmac_memo_signs_as_pyjwt_does_for_every_key_and_length():
+    for name in customer_jwt.ALGORITHMS:
+        pyjwt_alg = jwt.algorithms.get_default_algorithms()[name]
+        memo = customer_jwt._MemoHMAC(pyjwt_alg.hash_alg)
+        for key in (b"k", b"short-key", b"x" * 32, b"y" * 64, b"z" * 200, b"k", b"x" * 32):  # repeats: memo hits
+            for msg in (b"", b"a.b", b"h" * 1000):
+                assert memo.sign(msg, key) == pyjwt_alg.sign(msg, key)
+                assert memo.verify(msg, key, pyjwt_alg.sign(msg, key))
+                assert not memo.verify(msg, key, pyjwt_alg.sign(msg + b"!", key))
+            assert memo.check_key_length(key) == pyjwt_alg.check_key_length(key)

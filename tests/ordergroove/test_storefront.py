@@ -13,7 +13,9 @@ from django.conf import settings as django_settings
 
 from bigcommerce_app.models import Store
 from ordergroove import signatures
-from ordergroove.storefront.selectors import storefront_caches_clear
+from ordergroove.storefront import conf
+from ordergroove.storefront.redis_link import storefront_redis
+from ordergroove.storefront.selectors import storefront_caches_clear, subscriber_status_cache_key
 from tests.ordergroove.conftest import OG_HASH_KEY, OG_MERCHANT_ID
 
 pytestmark = pytest.mark.django_db
@@ -198,6 +200,30 @@ def test_has_subscriptions_is_cached_per_store_and_customer(client, og_settings,
     assert len(fake_og.requests) == calls
     other = client.get(HAS_SUBS, **theme_headers(fake_bc.customer_jwt("abc123", 4928))).json()
     assert other["subscriber_status"] == -1
+
+
+def test_a_workers_copy_of_a_status_answers_like_the_shared_cache_and_not_longer(client, og_settings, fake_bc,
+                                                                               fake_og):
+    """Each process keeps the statuses it read from Redis until the Redis entry's own expiry: another worker (a
+    process without the copy) reads the same status from Redis, and once the entry is gone from both places the
+    customer gets Ordergroove's current answer."""
+    if storefront_redis() is None:
+        pytest.skip("the per-process copy exists only in front of Redis")
+    fake_og.add_subscription(OG_MERCHANT_ID, "4927", live=True)
+    headers = theme_headers(fake_bc.customer_jwt("abc123", 4927))
+    assert client.get(HAS_SUBS, **headers).json()["subscriber_status"] == 1
+    calls = len(fake_og.requests)
+    fake_og.merchants[OG_MERCHANT_ID].subscriptions.clear()
+    storefront_caches_clear()  # another worker: no copy of its own
+    assert client.get(HAS_SUBS, **headers).json()["subscriber_status"] == 1  # from Redis
+    assert client.get(HAS_SUBS, **headers).json()["subscriber_status"] == 1  # from its copy
+    assert len(fake_og.requests) == calls
+    link = storefront_redis()
+    key = f"{link.prefix}:{subscriber_status_cache_key('abc123', 4927)}"
+    assert 0 < link.call("TTL", key) <= conf.subscriber_status_ttl()
+    link.call("DEL", key)  # the entry expired
+    storefront_caches_clear()
+    assert client.get(HAS_SUBS, **headers).json()["subscriber_status"] == 0  # a customer, no live subscription
 
 
 def test_ordergroove_down_or_slow_is_503_not_a_guess(client, og_settings, fake_bc, fake_og, settings):
