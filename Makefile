@@ -14,8 +14,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
+# `make run PORT=8001` listens on 127.0.0.1:8001 instead of 8000.
 run: setup
-	$(PY) manage.py run
+	$(PY) manage.py run $(if $(PORT),--port $(PORT))
 
 test: setup
 	$(PY) -m pytest

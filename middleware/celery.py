@@ -1,11 +1,18 @@
 """The Celery app: configured from Django settings (CELERY_*), tasks discovered in every app."""
 
 import os
+import warnings
 
 from celery import Celery
+from celery.exceptions import CPendingDeprecationWarning
 from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "middleware.settings.dev")
+
+# Printed at every reconnection to the broker: the Celery 5 behaviour it announces a change of is chosen on purpose
+# (settings/base.py, CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS).
+warnings.filterwarnings("ignore", message=r"\s*In Celery 5.1 we introduced an optional breaking change",
+                        category=CPendingDeprecationWarning)
 
 app = Celery("middleware")
 app.config_from_object("django.conf:settings", namespace="CELERY")

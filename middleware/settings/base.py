@@ -104,6 +104,8 @@ BIGCOMMERCE_API_URL = (env("BIGCOMMERCE_API_URL", "https://api.bigcommerce.com")
 BIGCOMMERCE_PAYMENTS_URL = (env("BIGCOMMERCE_PAYMENTS_URL", "https://payments.bigcommerce.com") or "").rstrip("/")
 # Sandbox mode: no BigCommerce credentials, so the run command starts the project's fakes instead.
 SANDBOX_MODE = not (BIGCOMMERCE_CLIENT_ID and BIGCOMMERCE_CLIENT_SECRET)
+# What `manage.py run` serves from this checkout right now (development reads var/run.json; see settings/dev.py).
+RUNNING_SERVICE: dict | None = None
 
 # Hosts allowed to frame the console (BigCommerce control panel), DECISIONS §2 / bigcommerce.md §1.8.
 CONSOLE_FRAME_ANCESTORS = env_list(
@@ -152,7 +154,7 @@ else:
     # and beat processes of one machine.
     for sub in ("out", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"  # a host named: kombu warns about every connection without one
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
@@ -178,6 +180,12 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Ride out a broker restart however long it lasts: Celery's default gives up after 100 reconnection attempts and the
+# worker (and beat) exit. Tasks running when the connection drops finish (worker_cancel_long_running_tasks_on_
+# connection_loss stays False, as in Celery 5): their rows' claims and leases make a redelivery harmless.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -216,6 +224,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 # --- Logging: JSON-ish lines, secrets redacted by a filter on every handler -------------------------------
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
+# Celery's line per task received/succeeded and beat's per task sent: with beat's 15-second ticks they bury
+# everything else in a terminal, so `manage.py run` sets this to WARNING unless --verbose.
+TASK_LOG_LEVEL = env("TASK_LOG_LEVEL", LOG_LEVEL)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -231,6 +242,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "paramiko": {"level": "WARNING"},
+        "celery.app.trace": {"level": TASK_LOG_LEVEL},
+        "celery.worker.strategy": {"level": TASK_LOG_LEVEL},
+        "celery.beat": {"level": TASK_LOG_LEVEL},
     },
 }
 

@@ -1,9 +1,13 @@
 """Development: embedded defaults (SQLite, filesystem broker), keys generated into var/ on first run."""
 
+import json
+import os
+from pathlib import Path
+
 from cryptography.fernet import Fernet
 
 from .base import *  # noqa: F403
-from .base import FIELD_ENCRYPTION_KEYS, VAR_DIR, env, env_bool
+from .base import FIELD_ENCRYPTION_KEYS, SANDBOX_MODE, VAR_DIR, env, env_bool
 
 DEBUG = env_bool("DEBUG", True)
 
@@ -22,3 +26,30 @@ if not FIELD_ENCRYPTION_KEYS:
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+
+def _running_service(path: Path) -> dict | None:
+    """var/run.json while a `manage.py run` of this checkout is alive (it removes the file when it stops; a file
+    left by a killed run names a dead process and is ignored)."""
+    try:
+        state = json.loads(path.read_text())
+        pid = int(state["pid"])
+        os.kill(pid, 0)
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.parent.exists() and b"manage.py" not in cmdline.read_bytes():
+            return None  # the pid was handed to another program
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state
+
+
+# A command started from another terminal while `make run` serves the sandbox (`manage.py og_send ...`) talks to the
+# same service and the same fake BigCommerce: only the run command knows the ports its fakes got.
+RUNNING_SERVICE = _running_service(VAR_DIR / "run.json")
+if RUNNING_SERVICE and SANDBOX_MODE:
+    if env("APP_URL") is None:
+        APP_URL = RUNNING_SERVICE["app_url"]
+    _fakes = RUNNING_SERVICE.get("sandbox") or {}
+    BIGCOMMERCE_LOGIN_URL = _fakes.get("BIGCOMMERCE_LOGIN_URL", BIGCOMMERCE_LOGIN_URL)  # noqa: F405
+    BIGCOMMERCE_API_URL = _fakes.get("BIGCOMMERCE_API_URL", BIGCOMMERCE_API_URL)  # noqa: F405
+    BIGCOMMERCE_PAYMENTS_URL = _fakes.get("BIGCOMMERCE_PAYMENTS_URL", BIGCOMMERCE_PAYMENTS_URL)  # noqa: F405

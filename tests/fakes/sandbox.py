@@ -5,6 +5,7 @@ credentials are configured."""
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -117,6 +118,19 @@ class Sandbox:
         self.bigcommerce.add_transaction(DEMO_STORE, order["id"], instrument=self.demo_card)  # paid with it
         self.bigcommerce.emit(DEMO_STORE, "store/order/created", {"type": "order", "id": order["id"]})
         return order["id"]
+
+    def wait_demo_order_handled(self, timeout: float = 60) -> bool:
+        """Wait until the worker has taken the demo order's webhook through (so the worker is up and its start-up
+        lines are printed before the run command's last lines); False if it has not within `timeout`."""
+        from bigcommerce_app.models import InboundEvent
+
+        open_states = [InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not InboundEvent.objects.filter(store__store_hash=DEMO_STORE, status__in=open_states).exists():
+                return True
+            time.sleep(0.3)
+        return False
 
     def configure_demo_settings(self) -> None:
         """Point the demo store at the fakes: Ordergroove endpoints and keys, the SFTP drop-off with its pinned

@@ -1,16 +1,23 @@
 """`manage.py run`: the whole service on one machine — web (gunicorn), Celery worker and beat.
 
-Without BigCommerce credentials (sandbox mode, DECISIONS §1) it also starts the project's fake BigCommerce,
+Without BigCommerce credentials (sandbox mode, docs/contract.md §1) it also starts the project's fake BigCommerce,
 fake Ordergroove and loopback SFTP server, installs a demo store through the real OAuth flow and prints the
 console URL. With DATABASE_URL / REDIS_URL set the same command runs on PostgreSQL and Redis.
+
+The children run under middleware/supervisor.py: one that exits is restarted (with backoff) while the others keep
+serving; Ctrl-C stops them all within STOP_GRACE seconds, and a second Ctrl-C SIGKILLs them at once. While it runs,
+`var/run.json` says where the service and the sandbox's fakes listen, so that a command started from another
+terminal (`manage.py og_send`) talks to them (middleware/settings/dev.py reads it).
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import secrets
 import signal
-import subprocess
+import socket
 import sys
 import time
 from pathlib import Path
@@ -19,97 +26,187 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+from middleware.supervisor import Supervisor
+
+STOP_GRACE = 8.0  # seconds a child gets to finish on Ctrl-C before its process group is SIGKILLed
+DEFAULT_APP_URL = "http://127.0.0.1:8000"
 
 
 class Command(BaseCommand):
     help = "Run web + worker + beat (and, without BigCommerce credentials, the sandbox fakes and a demo store)."
 
     def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=None,
+                            help="listen on 127.0.0.1:PORT (default: the port of APP_URL, 8000); `make run PORT=8001`")
         parser.add_argument("--web-workers", type=int, default=2)
         parser.add_argument("--worker-concurrency", type=int, default=2)
         parser.add_argument("--no-sandbox", action="store_true", help="never start the fakes")
+        parser.add_argument("--verbose", action="store_true",
+                            help="also show the access log, Celery's banners and every task received/succeeded")
 
     def handle(self, *args, **options) -> None:
+        state_file = Path(settings.VAR_DIR) / "run.json"
+        other = settings.RUNNING_SERVICE
+        if other:
+            raise CommandError(f"`manage.py run` (pid {other['pid']}) already serves this checkout at "
+                               f"{other['app_url']}; stop it first (Ctrl-C in its terminal). Two runs would share "
+                               f"{settings.VAR_DIR} (database, broker, sandbox files).")
+        app_url, host, port = _address(options["port"])
+        _check_port_free(host, port)
         call_command("migrate", interactive=False, verbosity=0)
-        app_url = settings.APP_URL
-        parts = urlsplit(app_url)
-        bind = f"{parts.hostname or '127.0.0.1'}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
         env = dict(os.environ)
-        env.setdefault("DJANGO_SETTINGS_MODULE", os.environ.get("DJANGO_SETTINGS_MODULE", "middleware.settings.dev"))
-        env["PYTHONUNBUFFERED"] = "1"
+        env.setdefault("DJANGO_SETTINGS_MODULE", "middleware.settings.dev")
+        env.update({"PYTHONUNBUFFERED": "1", "APP_URL": app_url})
+        if not options["verbose"]:
+            env.setdefault("TASK_LOG_LEVEL", "WARNING")  # no per-task lines for beat's 15-second ticks
 
         sandbox = None
+        state = {"pid": os.getpid(), "app_url": app_url}
         if settings.SANDBOX_MODE and not options["no_sandbox"]:
             from tests.fakes.sandbox import Sandbox  # the same fakes the tests use
 
             sandbox = Sandbox(app_url=app_url, var_dir=Path(settings.VAR_DIR))
-            env.update(sandbox.start())
+            sandbox_env = sandbox.start()
+            env.update(sandbox_env)
+            state["sandbox"] = {key: sandbox_env[key] for key in
+                                ("BIGCOMMERCE_LOGIN_URL", "BIGCOMMERCE_API_URL", "BIGCOMMERCE_PAYMENTS_URL")}
             self.stdout.write(f"Sandbox: fake BigCommerce at {sandbox.bigcommerce.url}")
             for name, url in sandbox.extra_urls().items():
                 self.stdout.write(f"Sandbox: {name} at {url}")
 
-        bin_dir = Path(sys.executable).parent
-        commands = {
-            "web": [str(bin_dir / "gunicorn"), "middleware.wsgi:application", "--bind", bind,
-                    "--workers", str(options["web_workers"]), "--threads", "4", "--timeout", "60",
-                    "--worker-class", "middleware.admission.ThreadWorker",
-                    "--access-logfile", "-", "--log-level", "warning"],
-            "worker": [str(bin_dir / "celery"), "-A", "middleware", "worker", "--loglevel", "INFO",
-                       "--concurrency", str(options["worker_concurrency"]),
-                       "--hostname", f"worker-{secrets.token_hex(3)}@%h"],
-            "beat": [str(bin_dir / "celery"), "-A", "middleware", "beat", "--loglevel", "INFO",
-                     "--schedule", str(Path(settings.VAR_DIR) / "celerybeat-schedule")],
-        }
-        children: dict[str, subprocess.Popen] = {}
-        stopping = False
-
-        def stop(*_args) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        supervisor = Supervisor(env=env, cwd=Path(settings.BASE_DIR), say=self._say)
+        for name, argv in _commands(f"{host}:{port}", options).items():
+            supervisor.add(name, argv)
+        signals = _Signals()
         try:
-            for name, command in commands.items():
-                children[name] = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)  # noqa: S603
-            self._wait_healthy(app_url, children)
-            self.stdout.write(self.style.SUCCESS(f"Service up: {app_url}/healthz"))
+            signals.install()
+            _write_state(state_file, state)
+            supervisor.start_all()
+            self._wait_healthy(app_url, supervisor)
+            console_url = None
             if sandbox:
-                load_url = sandbox.install_demo_store()
+                console_url = sandbox.install_demo_store()
                 order_id = sandbox.place_demo_order()
-                self.stdout.write(f"Sandbox: demo storefront order {order_id} placed; its webhook was delivered")
-                self.stdout.write(self.style.SUCCESS(f"Console: {load_url}"))
-            self.stdout.write("Press Ctrl-C to stop.")
-            self.stdout.flush()
-            while not stopping:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        raise SystemExit(f"{name} exited with status {child.returncode}")
+                handled = "and handled by the worker" if sandbox.wait_demo_order_handled() else (
+                    "(the worker has not handled it yet)")
+                self._say(f"Sandbox: demo storefront order {order_id} placed; its webhook was delivered {handled}")
+            self._banner(app_url, console_url, port)
+            while True:
+                supervisor.poll()
                 time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
         finally:
-            for child in children.values():
-                if child.poll() is None:
-                    child.terminate()
-            deadline = time.monotonic() + 10
-            for child in children.values():
-                try:
-                    child.wait(timeout=max(deadline - time.monotonic(), 0.1))
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            self._say("Stopping (press Ctrl-C again to stop at once)...")
+            supervisor.stop(grace=STOP_GRACE, interrupted=lambda: signals.count > 1)
             if sandbox:
                 sandbox.stop()
+            _remove_state(state_file)
+            self._say("Stopped.")
 
-    def _wait_healthy(self, app_url: str, children: dict[str, subprocess.Popen], timeout: float = 60) -> None:
+    def _say(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
+
+    def _banner(self, app_url: str, console_url: str | None, port: int) -> None:
+        """The last lines of start-up: what to open and how to stop, after every banner of the children."""
+        lines = ["", self.style.SUCCESS(f"Service up: {app_url}/healthz")]
+        if console_url:
+            lines.append(self.style.SUCCESS(f"Console: {console_url}"))
+            lines.append("Ordergroove from another terminal: "
+                         ".venv/bin/python manage.py og_send placement --store sandbox1")
+        lines.append("Press Ctrl-C to stop (twice to stop at once).")
+        self._say("\n".join(lines))
+
+    def _wait_healthy(self, app_url: str, supervisor: Supervisor, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if children["web"].poll() is not None:
-                raise SystemExit("web server exited during start-up")
+            supervisor.poll()
             try:
                 if requests.get(f"{app_url}/healthz", timeout=2).status_code == 200:
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.3)
-        raise SystemExit(f"{app_url}/healthz did not answer within {timeout:.0f}s")
+        raise CommandError(f"{app_url}/healthz did not answer within {timeout:.0f}s")
 
+
+class _Signals:
+    """Ctrl-C (SIGINT), SIGTERM and SIGHUP: the first unwinds the command into its clean stop (KeyboardInterrupt),
+    the next ones only count, which the stop reads as "kill them now"."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.count += 1
+        if self.count == 1:
+            raise KeyboardInterrupt
+
+
+def _address(port_option: int | None) -> tuple[str, str, int]:
+    """(APP_URL the service announces, host and port it binds). `--port` listens on 127.0.0.1:PORT; an APP_URL set
+    in the environment (a tunnel's public URL, say) stays the public address."""
+    env_url = (os.environ.get("APP_URL") or "").rstrip("/")
+    if port_option is not None:
+        if not 0 < port_option < 65536:
+            raise CommandError(f"--port {port_option}: a port is 1 to 65535")
+        return env_url or f"http://127.0.0.1:{port_option}", "127.0.0.1", port_option
+    parts = urlsplit(env_url or DEFAULT_APP_URL)
+    return env_url or DEFAULT_APP_URL, parts.hostname or "127.0.0.1", parts.port or (
+        443 if parts.scheme == "https" else 80)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse at once, with what to do, rather than let gunicorn retry and print "Connection in use"."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}") from exc
+            raise CommandError(
+                f"Port {port} on {host} is in use (another `make run`, or another program). Stop it, or run on "
+                f"another port: `make run PORT={port + 1}` (or `.venv/bin/python manage.py run --port {port + 1}`)."
+            ) from exc
+
+
+def _commands(bind: str, options: dict) -> dict[str, list[str]]:
+    bin_dir = Path(sys.executable).parent
+    verbose = options["verbose"]
+    celery = [str(bin_dir / "celery"), "-A", "middleware"] + ([] if verbose else ["--quiet"])
+    return {
+        "web": [str(bin_dir / "gunicorn"), "middleware.wsgi:application", "--bind", bind,
+                "--workers", str(options["web_workers"]), "--threads", "4", "--timeout", "60",
+                "--worker-class", "middleware.admission.ThreadWorker",
+                "--graceful-timeout", str(int(STOP_GRACE) - 2), "--log-level", "warning"]
+               + (["--access-logfile", "-"] if verbose else []),
+        # Without gossip, mingle and heartbeat: nothing here uses them, and their channels are what kombu's Redis
+        # transport failed to close after a broker restart (issue 14 finding 13; celery/kombu#582).
+        "worker": celery + ["worker", "--loglevel", "INFO", "--concurrency", str(options["worker_concurrency"]),
+                            "--hostname", f"worker-{secrets.token_hex(3)}@%h",
+                            "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        "beat": celery + ["beat", "--loglevel", "INFO",
+                          "--schedule", str(Path(settings.VAR_DIR) / "celerybeat-schedule")],
+    }
+
+
+def _write_state(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state))
+    tmp.replace(path)
+
+
+def _remove_state(path: Path) -> None:
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
