@@ -10,8 +10,11 @@ case "$1" in
       --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}"
     ;;
   worker)
+    # Without gossip, mingle and heartbeat (nothing uses them): their channels are what kombu failed to close after
+    # a Redis restart, killing the worker (tests/middleware/test_broker_restart.py). Remote control (inspect ping,
+    # the healthcheck) stays.
     exec celery -A middleware worker --loglevel "${LOG_LEVEL:-INFO}" --concurrency "${WORKER_CONCURRENCY:-4}" \
-      --hostname "worker@%h"
+      --hostname "worker@%h" --without-gossip --without-mingle --without-heartbeat
     ;;
   beat)
     exec celery -A middleware beat --loglevel "${LOG_LEVEL:-INFO}" --schedule /app/var/celerybeat-schedule
