@@ -1,9 +1,12 @@
 """Tests: PostgreSQL and Redis when this machine has them (always under CI=true), SQLite otherwise.
 
-Each pytest run may set TEST_RUN_ID so that concurrent runs on one machine (several developers' helpers,
-CI) use their own test database and Redis database.
+Test runs of different checkouts on one machine never share a test database, a Celery queue or a cache key: the
+run id defaults to a digest of the checkout's absolute path (TEST_RUN_ID overrides it, e.g. for two runs of one
+checkout). A Redis database number alone could not isolate them (there are 16), so every broker key, queue and
+pub/sub channel carries the run id as a prefix (kombu's global_keyprefix), and so does every cache key.
 """
 
+import hashlib
 import os
 import socket
 import zlib
@@ -23,7 +26,7 @@ def _reachable(host: str, port: int) -> bool:
 
 
 CI = os.environ.get("CI", "").lower() == "true"
-RUN_ID = os.environ.get("TEST_RUN_ID", "main")
+RUN_ID = os.environ.get("TEST_RUN_ID") or "co" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:10]
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789"
@@ -74,7 +77,7 @@ else:
     CELERY_BROKER_URL = "memory://"
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "global_keyprefix": f"bcog-test-{RUN_ID}:"}
 TEST_ARTIFACTS_DIR = BASE_DIR / "test-artifacts"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
