@@ -135,6 +135,16 @@ class FakeSftpServer:
     def read(self, remote: str) -> bytes:
         return self.path(remote).read_bytes()
 
+    def wait_idle(self, timeout: float = 10) -> bool:
+        """Wait until every connection so far has ended, its transport thread included (so that whatever the
+        server logs about a connection is logged)."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            transports = list(self._transports)
+        for transport in transports:
+            transport.join(max(deadline - time.monotonic(), 0))
+        return not any(t.is_alive() for t in transports)
+
     def events_of(self, kind: str) -> list[Event]:
         with self.lock:
             return [e for e in self.events if e.kind == kind]

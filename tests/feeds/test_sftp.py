@@ -3,6 +3,8 @@ cut connections and retries."""
 
 from __future__ import annotations
 
+import logging
+
 import paramiko
 import pytest
 
@@ -18,6 +20,7 @@ from feeds.sftp import (
     sftp_check,
     sftp_upload,
 )
+from tests.fakes.sftp import FakeSftpServer
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +212,25 @@ def test_upload_with_store_feed_settings(feed_settings, sftp_server, tmp_path):
     sftp_upload(fresh, feed_file(tmp_path, b"db"), "M1.Products.xml", backoff=0)
     assert sftp_server.read("/incoming/M1.Products.xml") == b"db"
     assert sftp_check(fresh).ok
+
+
+# --- a clean end -----------------------------------------------------------------------------------------------
+
+def test_a_successful_check_upload_and_scan_log_no_error_on_either_side(sftp_server, tmp_path, caplog):
+    """Issue 15 #8: every successful check and feed run logged paramiko's `ERROR Socket exception: Connection reset
+    by peer (104)` (the server's side: our client closed its socket with the server's close still in flight)."""
+    assert sftp_server.wait_idle()  # earlier tests' connections (refused logins, cuts) have said what they had to
+    server = FakeSftpServer().start()
+    target = target_for(server)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="paramiko"):
+            for _ in range(5):
+                assert sftp_check(target, timeout=5).ok
+                assert sftp_upload(target, feed_file(tmp_path), "feed.xml", timeout=5).remote_path
+            host_key_scan("127.0.0.1", server.port, timeout=5)
+            assert server.wait_idle()
+    finally:
+        server.stop()
+    errors = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
+    assert not any("reset by peer" in r.getMessage() for r in caplog.records)
