@@ -87,9 +87,10 @@ class Supervisor:
             child.restart_at = now + delay
             self.say(f"{child.name} exited with status {status}; restarting it in {delay:.0f} s")
 
-    def alive(self, name: str) -> bool:
+    def exit_status(self, name: str) -> int | None:
+        """The child's exit status if it has exited and is not yet restarted, else None."""
         process = self.children[name].process
-        return process is not None and process.poll() is None
+        return None if process is None else process.poll()
 
     def stop(self, *, grace: float, interrupted: Callable[[], bool]) -> None:
         """SIGTERM every child's leader (gunicorn and Celery's graceful stop), wait up to `grace` seconds, then

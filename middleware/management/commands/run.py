@@ -123,6 +123,9 @@ class Command(BaseCommand):
     def _wait_healthy(self, app_url: str, supervisor: Supervisor, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            status = supervisor.exit_status("web")
+            if status is not None:  # a web server that cannot start would only be restarted again and again
+                raise CommandError(f"The web server exited during start-up (status {status}); see its output above.")
             supervisor.poll()
             try:
                 if requests.get(f"{app_url}/healthz", timeout=2).status_code == 200:
