@@ -233,3 +233,10 @@ def test_a_port_in_use_says_how_to_run_on_another(tmp_path):
     assert result.returncode != 0
     assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
     assert f"make run PORT={port + 1}" in result.stderr
+
+
+def test_og_send_without_a_running_sandbox_says_to_start_it(tmp_path):
+    result = subprocess.run([sys.executable, "manage.py", "og_send", "placement", "--store", "sandbox1"], cwd=ROOT,
+                            env=_newcomer_env(tmp_path / "var"), capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "The sandbox is not running in this checkout: start it with `make run`" in result.stderr

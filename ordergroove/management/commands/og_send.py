@@ -92,6 +92,10 @@ class Command(BaseCommand):
         event.add_argument("--url", default="", help="service base URL (default APP_URL)")
 
     def handle(self, *args, **options) -> None:
+        if settings.SANDBOX_MODE and not settings.RUNNING_SERVICE and not options["url"]:
+            # Only a running `manage.py run` knows where the sandbox's fake BigCommerce listens (var/run.json).
+            raise CommandError("The sandbox is not running in this checkout: start it with `make run`, then run this "
+                               "command again from another terminal.")
         store = Store.objects.filter(store_hash=options["store"]).first()
         if store is None:
             raise CommandError(f"No store {options['store']!r} is installed.")
