@@ -143,7 +143,7 @@ def host_key_scan(host: str, port: int = 22, *, timeout: float | None = None) ->
     except (paramiko.SSHException, OSError, EOFError) as exc:
         raise SftpConnectionError(f"{host}:{port} did not complete an SSH handshake: {exc}") from exc
     finally:
-        transport.close()
+        _hang_up(transport)
 
 
 class _RecordingRejectPolicy(paramiko.RejectPolicy):
@@ -266,6 +266,8 @@ def sftp_session(feed_settings: Any, *, timeout: float | None = None,
         finally:
             _sftp_end(sftp)
     finally:
+        if client.get_transport() is not None:
+            _hang_up(client.get_transport())
         _close_quietly(client)
         _close_quietly(sock)
 
@@ -287,6 +289,19 @@ def _sftp_end(sftp: paramiko.SFTPClient) -> None:
     except (OSError, EOFError, paramiko.SSHException):
         pass  # the connection is gone already: nothing left to end cleanly
     _close_quietly(sftp)
+
+
+def _hang_up(transport: paramiko.Transport) -> None:
+    """Half-close the connection and let the server hang up first: its transport thread reads whatever the server
+    still had on the way (its channel close, an EXT_INFO right after the key exchange of a scan) up to the server's
+    own close, so that our close never finds unread data and answers it with a reset."""
+    try:
+        transport.sock.shutdown(socket.SHUT_WR)
+        if transport.is_alive():
+            transport.join(SESSION_END_WAIT)  # the transport's thread ends at the server's close
+    except (OSError, RuntimeError):
+        pass  # already closed, or never started: nothing in flight
+    _close_quietly(transport)
 
 
 def _close_quietly(closable: Any) -> None:

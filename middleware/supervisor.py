@@ -87,6 +87,10 @@ class Supervisor:
             child.restart_at = now + delay
             self.say(f"{child.name} exited with status {status}; restarting it in {delay:.0f} s")
 
+    def groups(self) -> list[int]:
+        """The process groups of the running children (what a later run must stop if this one is killed)."""
+        return sorted(c.process.pid for c in self.children.values() if c.process is not None)
+
     def exit_status(self, name: str) -> int | None:
         """The child's exit status if it has exited and is not yet restarted, else None."""
         process = self.children[name].process
@@ -115,6 +119,46 @@ class Supervisor:
                     child.process.wait(timeout=5)
                 except subprocess.TimeoutExpired:  # not ours to wait for any longer (uninterruptible sleep)
                     logger.warning("%s (pid %s) did not exit after SIGKILL", child.name, child.process.pid)
+
+
+def stop_leftover_groups(pgids: list[int], *, program_dir: str, grace: float) -> int:
+    """SIGTERM, then after `grace` seconds SIGKILL, each group whose leader still runs a program from `program_dir`
+    (this checkout's virtualenv: a group id the system has since handed to another program is left alone).
+    Linux only (/proc); elsewhere nothing is stopped. Returns how many groups were signalled."""
+    ours = [pgid for pgid in pgids if _runs_from(pgid, program_dir)]
+    for pgid in ours:
+        _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_group_exists(pgid) for pgid in ours):
+        time.sleep(0.1)
+    for pgid in ours:
+        _signal_group(pgid, signal.SIGKILL)
+    return len(ours)
+
+
+def _runs_from(pid: int, program_dir: str) -> bool:
+    try:
+        if os.getpgid(pid) != pid:
+            return False
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(arg.decode(errors="replace").startswith(program_dir + os.sep) for arg in argv)
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _signal_pid(pid: int, sig: signal.Signals) -> None:

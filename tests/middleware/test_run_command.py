@@ -55,11 +55,12 @@ def _newcomer_env(var_dir: Path) -> dict[str, str]:
 class Run:
     """`manage.py run --port PORT` in a session of its own (the terminal), its output in a file."""
 
-    def __init__(self, tmp_path: Path, *args: str):
-        self.port = _free_port()
+    def __init__(self, tmp_path: Path, *args: str, port: int | None = None):
+        self.port = port or _free_port()
         self.app_url = f"http://127.0.0.1:{self.port}"
         self.var_dir = tmp_path / "var"
-        self.log_path = tmp_path / "run.log"
+        self.log_path = tmp_path / f"run-{time.monotonic_ns()}.log"
+        self.seen: list[psutil.Process] = []  # every descendant a test looked at: none may outlive the test
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "run", "--port", str(self.port), "--web-workers", "1",
@@ -81,13 +82,15 @@ class Run:
         raise AssertionError(f"no {pattern!r} in the output:\n{self.output[-3000:]}")
 
     def descendants(self) -> list[psutil.Process]:
-        return psutil.Process(self.process.pid).children(recursive=True)
+        found = psutil.Process(self.process.pid).children(recursive=True)
+        self.seen.extend(found)
+        return found
 
     def ctrl_c(self) -> None:
         os.killpg(self.process.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
 
     def cleanup(self) -> None:
-        leftovers = self.descendants() if self.process.poll() is None else []
+        leftovers = self.seen + (self.descendants() if self.process.poll() is None else [])
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -121,8 +124,8 @@ def _celery_worker(service: Run) -> psutil.Process | None:
 def run(tmp_path):
     started: list[Run] = []
 
-    def _start(*args: str) -> Run:
-        started.append(Run(tmp_path, *args))
+    def _start(*args: str, port: int | None = None) -> Run:
+        started.append(Run(tmp_path, *args, port=port))
         return started[-1]
 
     yield _start
@@ -221,6 +224,25 @@ def test_a_crashed_child_is_restarted_while_the_web_server_answers_and_a_second_
     service.process.wait(timeout=30)
     assert _running(children) == [], service.output[-3000:]
     assert _port_free(service.port)
+
+
+def test_a_run_killed_outright_leaves_nothing_that_blocks_the_next_one(run):
+    """SIGKILL (or the OOM killer) gives the run command no chance to stop its children: they keep the port. The
+    next run of the checkout stops them (run.json names their groups) and starts on the same port."""
+    first = run("--no-sandbox")
+    first.wait_for(READY_LINE)
+    children = first.descendants()
+    first.process.kill()
+    first.process.wait(timeout=10)
+    assert _running(children) and not _port_free(first.port)  # orphans holding the port
+
+    second = run("--no-sandbox", port=first.port)
+    second.wait_for(READY_LINE)
+    assert re.search(r"Stopped 3 process group\(s\) left running by a previous run", second.output)
+    assert _running(children) == []
+    assert requests.get(f"{second.app_url}/healthz", timeout=5).status_code == 200
+    second.ctrl_c()
+    second.process.wait(timeout=30)
 
 
 def test_a_port_in_use_says_how_to_run_on_another(tmp_path):

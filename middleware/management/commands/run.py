@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from middleware.supervisor import Supervisor
+from middleware.supervisor import Supervisor, stop_leftover_groups
 
 STOP_GRACE = 8.0  # seconds a child gets to finish on Ctrl-C before its process group is SIGKILLed
 DEFAULT_APP_URL = "http://127.0.0.1:8000"
@@ -53,6 +53,7 @@ class Command(BaseCommand):
             raise CommandError(f"`manage.py run` (pid {other['pid']}) already serves this checkout at "
                                f"{other['app_url']}; stop it first (Ctrl-C in its terminal). Two runs would share "
                                f"{settings.VAR_DIR} (database, broker, sandbox files).")
+        self._stop_leftovers(state_file)
         app_url, host, port = _address(options["port"])
         _check_port_free(host, port)
         call_command("migrate", interactive=False, verbosity=0)
@@ -61,40 +62,23 @@ class Command(BaseCommand):
         env.update({"PYTHONUNBUFFERED": "1", "APP_URL": app_url})
         if not options["verbose"]:
             env.setdefault("TASK_LOG_LEVEL", "WARNING")  # no per-task lines for beat's 15-second ticks
-
-        sandbox = None
         state = {"pid": os.getpid(), "app_url": app_url}
-        if settings.SANDBOX_MODE and not options["no_sandbox"]:
-            from tests.fakes.sandbox import Sandbox  # the same fakes the tests use
-
-            sandbox = Sandbox(app_url=app_url, var_dir=Path(settings.VAR_DIR))
-            sandbox_env = sandbox.start()
-            env.update(sandbox_env)
-            state["sandbox"] = {key: sandbox_env[key] for key in
-                                ("BIGCOMMERCE_LOGIN_URL", "BIGCOMMERCE_API_URL", "BIGCOMMERCE_PAYMENTS_URL")}
-            self.stdout.write(f"Sandbox: fake BigCommerce at {sandbox.bigcommerce.url}")
-            for name, url in sandbox.extra_urls().items():
-                self.stdout.write(f"Sandbox: {name} at {url}")
-
+        sandbox = self._start_sandbox(app_url, env, state) if settings.SANDBOX_MODE and not options["no_sandbox"] \
+            else None
         supervisor = Supervisor(env=env, cwd=Path(settings.BASE_DIR), say=self._say)
         for name, argv in _commands(f"{host}:{port}", options).items():
             supervisor.add(name, argv)
         signals = _Signals()
         try:
             signals.install()
-            _write_state(state_file, state)
             supervisor.start_all()
-            self._wait_healthy(app_url, supervisor)
-            console_url = None
-            if sandbox:
-                console_url = sandbox.install_demo_store()
-                order_id = sandbox.place_demo_order()
-                handled = "and handled by the worker" if sandbox.wait_demo_order_handled() else (
-                    "(the worker has not handled it yet)")
-                self._say(f"Sandbox: demo storefront order {order_id} placed; its webhook was delivered {handled}")
-            self._banner(app_url, console_url, port)
+            _write_state(state_file, {**state, "groups": supervisor.groups()})
+            self._start_up(app_url, port, supervisor, sandbox)
             while True:
                 supervisor.poll()
+                if supervisor.groups() != state.get("groups"):  # a restarted child leads a new group
+                    state["groups"] = supervisor.groups()
+                    _write_state(state_file, state)
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
@@ -105,6 +89,41 @@ class Command(BaseCommand):
                 sandbox.stop()
             _remove_state(state_file)
             self._say("Stopped.")
+
+    def _start_sandbox(self, app_url: str, env: dict[str, str], state: dict):
+        from tests.fakes.sandbox import Sandbox  # the same fakes the tests use
+
+        sandbox = Sandbox(app_url=app_url, var_dir=Path(settings.VAR_DIR))
+        sandbox_env = sandbox.start()
+        env.update(sandbox_env)
+        state["sandbox"] = {key: sandbox_env[key] for key in
+                            ("BIGCOMMERCE_LOGIN_URL", "BIGCOMMERCE_API_URL", "BIGCOMMERCE_PAYMENTS_URL")}
+        self._say(f"Sandbox: fake BigCommerce at {sandbox.bigcommerce.url}")
+        for name, url in sandbox.extra_urls().items():
+            self._say(f"Sandbox: {name} at {url}")
+        return sandbox
+
+    def _start_up(self, app_url: str, port: int, supervisor: Supervisor, sandbox) -> None:
+        self._wait_healthy(app_url, supervisor)
+        console_url = None
+        if sandbox:
+            console_url = sandbox.install_demo_store()
+            order_id = sandbox.place_demo_order()
+            handled = "and handled by the worker" if sandbox.wait_demo_order_handled() else (
+                "(the worker has not handled it yet)")
+            self._say(f"Sandbox: demo storefront order {order_id} placed; its webhook was delivered {handled}")
+        self._banner(app_url, console_url, port)
+
+    def _stop_leftovers(self, state_file: Path) -> None:
+        """A run of this checkout that was killed outright (SIGKILL, OOM) could not stop its children; they would
+        still hold the port. run.json names their groups: stop those still running this checkout's programs."""
+        try:
+            groups = [int(g) for g in json.loads(state_file.read_text()).get("groups", [])]
+        except (OSError, ValueError, TypeError, AttributeError):
+            return
+        stopped = stop_leftover_groups(groups, program_dir=str(Path(sys.executable).parent), grace=STOP_GRACE)
+        if stopped:
+            self._say(f"Stopped {stopped} process group(s) left running by a previous run that was killed.")
 
     def _say(self, line: str) -> None:
         self.stdout.write(line)
