@@ -24,7 +24,6 @@ import logging
 import os
 import secrets
 import stat
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -264,7 +263,7 @@ def sftp_session(feed_settings: Any, *, timeout: float | None = None,
         try:
             yield sftp
         finally:
-            _sftp_end(sftp)
+            _close_quietly(sftp)
     finally:
         if client.get_transport() is not None:
             _hang_up(client.get_transport())
@@ -272,29 +271,14 @@ def sftp_session(feed_settings: Any, *, timeout: float | None = None,
         _close_quietly(sock)
 
 
-SESSION_END_WAIT = 2.0  # seconds the server gets to answer our end of the session with its own
-
-
-def _sftp_end(sftp: paramiko.SFTPClient) -> None:
-    """End the session the way OpenSSH's client does: send EOF, let the server end its SFTP subsystem and close the
-    channel, then close. Closing the socket while the server's close was still on its way made our kernel answer
-    it with a reset, and the server logged `Socket exception: Connection reset by peer (104)` as an ERROR after
-    every successful check and upload (issue 15 #8)."""
-    channel = sftp.get_channel()
-    try:
-        channel.shutdown_write()
-        deadline = time.monotonic() + SESSION_END_WAIT
-        while not channel.closed and time.monotonic() < deadline:
-            time.sleep(0.005)
-    except (OSError, EOFError, paramiko.SSHException):
-        pass  # the connection is gone already: nothing left to end cleanly
-    _close_quietly(sftp)
+SESSION_END_WAIT = 2.0  # seconds the server gets to hang up after us
 
 
 def _hang_up(transport: paramiko.Transport) -> None:
-    """Half-close the connection and let the server hang up first: its transport thread reads whatever the server
-    still had on the way (its channel close, an EXT_INFO right after the key exchange of a scan) up to the server's
-    own close, so that our close never finds unread data and answers it with a reset."""
+    """Half-close the connection and let the server hang up first, our transport thread reading whatever it still
+    had on the way (its channel close, the EXT_INFO right after a scan's key exchange). Closing with that unread made
+    our kernel answer with a reset, which the server logged as `ERROR Socket exception: Connection reset by peer
+    (104)` after every successful check and upload (issue 15 #8)."""
     try:
         transport.sock.shutdown(socket.SHUT_WR)
         if transport.is_alive():
