@@ -30,7 +30,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from middleware.supervisor import Supervisor, stop_leftover_groups
 
-STOP_GRACE = 8.0  # seconds a child gets to finish on Ctrl-C before its process group is SIGKILLed
+STOP_GRACE = 5.0  # seconds a child gets to finish on Ctrl-C before its process group is SIGKILLed
 DEFAULT_APP_URL = "http://127.0.0.1:8000"
 
 
