@@ -23,6 +23,7 @@ import io
 import logging
 import os
 import secrets
+import socket
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

@@ -49,9 +49,13 @@ class Sandbox:
             "BIGCOMMERCE_PAYMENTS_URL": self.bigcommerce.url + "/payments-host",
         }
 
+    @property
+    def shopper_login(self) -> str:
+        return f"shopper@example.com / {DEFAULT_PASSWORD}"
+
     def extra_urls(self) -> dict[str, str]:
         return {"fake Ordergroove": self.ordergroove.url,
-                f"demo storefront (sign in as shopper@example.com / {DEFAULT_PASSWORD})": self.storefront.url,
+                f"demo storefront (sign in as {self.shopper_login})": self.storefront.url,
                 "loopback SFTP (files land in var/sandbox-sftp/incoming)": f"sftp://127.0.0.1:{self.sftp.port}"}
 
     def stop(self) -> None:

@@ -73,7 +73,7 @@ class Command(BaseCommand):
             signals.install()
             supervisor.start_all()
             _write_state(state_file, {**state, "groups": supervisor.groups()})
-            self._start_up(app_url, port, supervisor, sandbox)
+            self._start_up(app_url, supervisor, sandbox)
             while True:
                 supervisor.poll()
                 if supervisor.groups() != state.get("groups"):  # a restarted child leads a new group
@@ -103,7 +103,7 @@ class Command(BaseCommand):
             self._say(f"Sandbox: {name} at {url}")
         return sandbox
 
-    def _start_up(self, app_url: str, port: int, supervisor: Supervisor, sandbox) -> None:
+    def _start_up(self, app_url: str, supervisor: Supervisor, sandbox) -> None:
         self._wait_healthy(app_url, supervisor)
         console_url = None
         if sandbox:
@@ -112,7 +112,7 @@ class Command(BaseCommand):
             handled = "and handled by the worker" if sandbox.wait_demo_order_handled() else (
                 "(the worker has not handled it yet)")
             self._say(f"Sandbox: demo storefront order {order_id} placed; its webhook was delivered {handled}")
-        self._banner(app_url, console_url, port)
+        self._banner(app_url, console_url, sandbox)
 
     def _stop_leftovers(self, state_file: Path) -> None:
         """A run of this checkout that was killed outright (SIGKILL, OOM) could not stop its children; they would
@@ -129,11 +129,14 @@ class Command(BaseCommand):
         self.stdout.write(line)
         self.stdout.flush()
 
-    def _banner(self, app_url: str, console_url: str | None, port: int) -> None:
+    def _banner(self, app_url: str, console_url: str | None, sandbox) -> None:
         """The last lines of start-up: what to open and how to stop, after every banner of the children."""
         lines = ["", self.style.SUCCESS(f"Service up: {app_url}/healthz")]
         if console_url:
             lines.append(self.style.SUCCESS(f"Console: {console_url}"))
+        if sandbox and sandbox.storefront:
+            lines.append(f"Demo storefront: {sandbox.storefront.url} (sign in as {sandbox.shopper_login})")
+        if console_url:
             lines.append("Ordergroove from another terminal: "
                          ".venv/bin/python manage.py og_send placement --store sandbox1")
         lines.append("Press Ctrl-C to stop (twice to stop at once).")
