@@ -72,11 +72,12 @@ class Command(BaseCommand):
         try:
             signals.install()
             supervisor.start_all()
-            _write_state(state_file, {**state, "groups": supervisor.groups()})
+            state["groups"] = supervisor.groups()
+            _write_state(state_file, state)
             self._start_up(app_url, supervisor, sandbox)
             while True:
                 supervisor.poll()
-                if supervisor.groups() != state.get("groups"):  # a restarted child leads a new group
+                if supervisor.groups() != state["groups"]:  # a restarted child leads a new group
                     state["groups"] = supervisor.groups()
                     _write_state(state_file, state)
                 time.sleep(0.5)
@@ -91,7 +92,8 @@ class Command(BaseCommand):
             self._say("Stopped.")
 
     def _start_sandbox(self, app_url: str, env: dict[str, str], state: dict):
-        from tests.fakes.sandbox import Sandbox  # the same fakes the tests use
+        # Imported here: the fakes live under tests/, which the production image does not carry.
+        from tests.fakes.sandbox import Sandbox
 
         sandbox = Sandbox(app_url=app_url, var_dir=Path(settings.VAR_DIR))
         sandbox_env = sandbox.start()
