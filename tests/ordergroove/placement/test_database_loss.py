@@ -31,14 +31,19 @@ def test_connection_lost_mid_charge_answers_retry_later_and_the_retry_gets_the_o
     body = shop.xml()
     shop.fake_bc.fail("POST", PAYMENTS, status=0, delay=1.0, count=1)  # hold the charge: the service waits on it
     answers: list[requests.Response] = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        [started] = cursor.fetchone()
     first = threading.Thread(target=lambda: answers.append(_post(url, body)))
     first.start()
     deadline = time.monotonic() + 30
     while not shop.fake_bc.requests_to("POST", PAYMENTS) and time.monotonic() < deadline:
         time.sleep(0.02)
-    with connection.cursor() as cursor:  # every other connection to the test database: the server's
+    # The server's connections: opened for this request. Older ones belong to this process's other contexts
+    # (Playwright's greenlets in earlier browser tests keep their own), which later tests still use.
+    with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid()")
+                       "AND pid <> pg_backend_pid() AND backend_start >= %s", [started])
     first.join(timeout=60)
 
     [lost] = answers
