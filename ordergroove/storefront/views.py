@@ -143,7 +143,7 @@ def _signature(request: HttpRequest, customer: StorefrontCustomer) -> HttpRespon
         return _json({"detail": "ts is more than 2 hours away from the current time."}, status.HTTP_400_BAD_REQUEST)
     signature = storefront_signature_issue(customer.sf.og_settings, customer.customer_id, ts)
     # What _json gives: a URL-encoded signature is made of letters, digits and %XX, nothing JSON escapes.
-    return JsonAnswer(b'{"data":"%s"}' % signature.encode("ascii"))
+    return JsonAnswer(b'{"data":"%s"}' % signature)
 
 
 def _has_subscriptions(request: HttpRequest, customer: StorefrontCustomer) -> HttpResponse:
