@@ -119,7 +119,7 @@ def customer_token_verify(token: str, client_id: str) -> dict:
     """The token's claims once it is proven to be BigCommerce's current-customer token for this app.
 
     PyJWT does the verification (a JWS parser is security code: we keep the well-kept library; customer_jwt.py
-    only removes two per-call costs). `algorithms` is the allow-list PyJWT enforces against the token's header
+    only removes per-call costs). `algorithms` is the allow-list PyJWT enforces against the token's header
     before verifying: "none", HS384 and asymmetric algorithms (key confusion) are refused without touching the
     signature."""
     try:

@@ -1,6 +1,6 @@
 """PyJWT, set up once for BigCommerce's Current Customer JWT (the storefront's hot path).
 
-Verification stays PyJWT's: its header/claims/algorithm-allow-list logic runs unchanged. Two of its per-call costs
+Verification stays PyJWT's: its header/claims/algorithm-allow-list logic runs unchanged. Three of its per-call costs
 are removed, each with the library's own rule kept exactly:
 
 - PyJWT 2.15 checks each base64url segment for non-alphabet bytes (GHSA-hxm8-2xgr-2p9m) with a per-byte Python

@@ -1,6 +1,7 @@
-"""customer_jwt.py keeps PyJWT's own rules while removing two per-call costs: its base64url segment check accepts
+"""customer_jwt.py keeps PyJWT's own rules while removing per-call costs: its base64url segment check accepts
 and rejects exactly what PyJWT's does (and decodes to the same bytes), its HMAC key memo refuses what PyJWT refuses,
-and the configured PyJWT instance still verifies, and refuses, real tokens."""
+its payload reader gives PyJWT's claims or errors, and the configured PyJWT instance still verifies, and refuses,
+real tokens."""
 
 from __future__ import annotations
 
