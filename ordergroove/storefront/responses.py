@@ -33,7 +33,7 @@ class JsonAnswer(HttpResponse):
     """``HttpResponse(body, status=status, content_type="application/json")`` without re-validating the fixed
     Content-Type and without the content setter's type dispatch (`body` is always bytes here)."""
 
-    def __init__(self, body: bytes, status: int = 200) -> None:  # noqa: D107 - deliberately not calling super()
+    def __init__(self, body: bytes, status: int = 200) -> None:  # deliberately not super().__init__: see above
         # What HttpResponseBase.__init__ and HttpResponse.__init__ set (Django 5), in the same order.
         self.headers = headers = ResponseHeaders(None)
         headers._store.update(_JSON_HEADERS)
