@@ -106,7 +106,7 @@ def _measured(requests: int, ablation: bool) -> None:
     authentication.customer_token_verify = lambda token, client_id: claims
     run("signature", requests)
     os.getppid()
-    views.storefront_signature_issue = lambda og_settings, customer_id, ts: "signature"
+    views.storefront_signature_issue = lambda og_settings, customer_id, ts: b"signature"
     run("signature", requests)
     os.getppid()
 

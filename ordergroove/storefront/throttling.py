@@ -92,8 +92,9 @@ def rate_limits_hit(limits: list[tuple[str, str, str]]) -> None:
     else:
         counts = [_count_django(_key(counter), counter[3]) for counter, _limit in counters]
     waits = None
-    for ((_namespace, _scope, _ident, period, window), limit), count in zip(counters, counts, strict=True):
+    for (counter, limit), count in zip(counters, counts, strict=True):
         if count > limit:
+            period, window = counter[3], counter[4]
             wait = max(1, int((window + 1) * period - now + 0.999))
             waits = wait if waits is None else max(waits, wait)
     if waits is not None:
@@ -112,7 +113,8 @@ def _parse_rate_cached(rate: str) -> tuple[int, int]:
 
 class _LocalCounts:
     """This process's counters: per counter (rate_limits_hit) [count at last sync, unsynced requests, window end
-    (wall s), ttl]. One lock: gunicorn's threaded workers share it; the Redis round trip runs outside it.
+    (wall s), ttl, Redis key, batch (the limit's at the window's first request)]. One lock: gunicorn's threaded
+    workers share it; the Redis round trip runs outside it.
 
     A sync touches only the counters with unsynced requests (``_pending``), and ended windows are swept only once
     the earliest window end has passed: the state holds every counter of the current window (one per active
@@ -127,7 +129,7 @@ class _LocalCounts:
         self._redis_down_until = 0.0
 
     def count(self, link: RedisLink, counters, now: float) -> list[int]:
-        sync_seconds, max_batch = conf.rate_sync_seconds(), conf.rate_sync_batch()
+        sync_seconds = conf.rate_sync_seconds()
         views = []
         mono = time.monotonic()
         with self._lock:
@@ -137,7 +139,10 @@ class _LocalCounts:
                 entry = state.get(counter)
                 if entry is None:
                     period, window = counter[3], counter[4]
-                    entry = state[counter] = [0, 0, (window + 1) * period, period + 1]
+                    # Its Redis key and batch are worked out once per counter and window, not per request / sync.
+                    entry = state[counter] = [0, 0, (window + 1) * period, period + 1,
+                                              f"{link.prefix}:rl:{_key(counter)}",
+                                              max(1, min(conf.rate_sync_batch(), limit // 10))]
                     if not self._sweep_at or entry[2] < self._sweep_at:
                         self._sweep_at = entry[2]
                 if not entry[1]:
@@ -145,27 +150,26 @@ class _LocalCounts:
                 entry[1] += 1
                 view = entry[0] + entry[1]
                 views.append(view)
-                if 2 * view > limit or entry[1] >= max(1, min(max_batch, limit // 10)):
+                if 2 * view > limit or entry[1] >= entry[5]:
                     sync = True
             if not sync or mono < self._redis_down_until:
                 return views
             # Push every pending counter of this process (amortizes the round trip over all of them).
-            batch = [(counter, entry[1], entry[3]) for counter, entry in pending.items()]
+            batch = [(counter, entry[1], entry[3], entry[4]) for counter, entry in pending.items()]
             for entry in pending.values():
                 entry[1] = 0
             pending.clear()
             self._last_sync = mono
         keys = [counter for counter, _limit in counters]
-        prefix = f"{link.prefix}:rl:"
         try:
-            results = _sync(link, [prefix + _key(counter) for counter, _delta, _ttl in batch],
-                            [x for _counter, delta, ttl in batch for x in (delta, ttl)])
+            results = _sync(link, [key for _counter, _delta, _ttl, key in batch],
+                            [x for _counter, delta, ttl, _redis_key in batch for x in (delta, ttl)])
         except redis.RedisError as exc:
             logger.warning("Storefront rate limiter: Redis unavailable (%s); counting in this process only",
                            exc.__class__.__name__)
             with self._lock:
                 self._redis_down_until = time.monotonic() + sync_seconds
-                for counter, delta, _ttl in batch:
+                for counter, delta, _ttl, _redis_key in batch:
                     if (entry := self._state.get(counter)) is not None:
                         entry[1] += delta
                         self._pending[counter] = entry
@@ -173,7 +177,7 @@ class _LocalCounts:
                 return [self._state[counter][0] + self._state[counter][1] if counter in self._state else view
                         for counter, view in zip(keys, views, strict=True)]
         with self._lock:
-            for (counter, _delta, _ttl), total in zip(batch, results, strict=True):
+            for (counter, _delta, _ttl, _redis_key), total in zip(batch, results, strict=True):
                 if (entry := self._state.get(counter)) is not None:
                     entry[0] = int(total)
             counts = [self._state[counter][0] + self._state[counter][1] if counter in self._state else view

@@ -35,6 +35,7 @@ from ordergroove.storefront.authentication import (
     ascii_int,
     customer_authenticate,
 )
+from ordergroove.storefront.responses import JsonAnswer, headers_add, headers_prepared
 from ordergroove.storefront.selectors import (
     NON_SUBSCRIBER,
     SUBSCRIBER_ACTIVE,
@@ -58,7 +59,7 @@ Answer = Callable[[HttpRequest, StorefrontCustomer], HttpResponse]
 def _json(data: dict, status_code: int = 200) -> HttpResponse:
     """A finished JSON response (the endpoints answer JSON whatever the Accept header says; the theme sends
     ``application/json``)."""
-    return HttpResponse(_JSON.encode(data).encode(), status=status_code, content_type="application/json")
+    return JsonAnswer(_JSON.encode(data).encode(), status_code)
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"))  # DRF's compact JSON, built once
@@ -70,7 +71,7 @@ def _error(exc: APIException) -> HttpResponse:
     DRF's JSONRenderer, WWW-Authenticate on 401s (our realm, as APIView.handle_exception sets it) and Retry-After
     on 429s."""
     data = exc.detail if isinstance(exc.detail, list | dict) else {"detail": exc.detail}
-    response = HttpResponse(_ERROR_RENDERER.render(data), status=exc.status_code, content_type="application/json")
+    response = JsonAnswer(_ERROR_RENDERER.render(data), exc.status_code)
     if isinstance(exc, NotAuthenticated | AuthenticationFailed):
         response["WWW-Authenticate"] = AUTHENTICATE_HEADER
     if wait := getattr(exc, "wait", None):
@@ -104,24 +105,24 @@ def _serve(request: HttpRequest, answer: Answer) -> HttpResponse:
     return _finalize(response, meta, method, customer)
 
 
+# Every answer's fixed headers, and CORS's for an allowed origin, validated once (responses.py).
+_FIXED_HEADERS = headers_prepared({"Allow": "GET, OPTIONS", "Vary": "Origin", "Cache-Control": "no-store"})
+_CORS_READABLE = headers_prepared({"Access-Control-Expose-Headers": "Retry-After"})
+_CORS_PREFLIGHT = headers_prepared({"Access-Control-Allow-Methods": "GET, OPTIONS",
+                                    "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+                                    "Access-Control-Max-Age": CORS_MAX_AGE})
+
+
 def _finalize(response: HttpResponse, meta: dict, method: str, customer: StorefrontCustomer | None) -> HttpResponse:
-    headers = response.headers  # what response[name] = value sets, one call less per header
-    headers["Allow"] = "GET, OPTIONS"
-    headers["Vary"] = "Origin"
-    headers["Cache-Control"] = "no-store"
+    headers_add(response, _FIXED_HEADERS)
     origin = meta.get("HTTP_ORIGIN")
     if origin:
         # A verified customer's response is readable only by its own store's storefronts; errors and preflights
         # (no verified store) by any installed store's storefront, so the theme can read them.
         allowed = customer.sf.origins if customer is not None else storefront_origins_all()
         if origin in allowed:
-            headers["Access-Control-Allow-Origin"] = origin
-            if method == "OPTIONS":
-                headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-                headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
-                headers["Access-Control-Max-Age"] = CORS_MAX_AGE
-            else:
-                headers["Access-Control-Expose-Headers"] = "Retry-After"
+            response.headers["Access-Control-Allow-Origin"] = origin  # Django validates what came from outside
+            headers_add(response, _CORS_PREFLIGHT if method == "OPTIONS" else _CORS_READABLE)
     return response
 
 
@@ -142,7 +143,7 @@ def _signature(request: HttpRequest, customer: StorefrontCustomer) -> HttpRespon
         return _json({"detail": "ts is more than 2 hours away from the current time."}, status.HTTP_400_BAD_REQUEST)
     signature = storefront_signature_issue(customer.sf.og_settings, customer.customer_id, ts)
     # What _json gives: a URL-encoded signature is made of letters, digits and %XX, nothing JSON escapes.
-    return HttpResponse(b'{"data":"%s"}' % signature.encode("ascii"), content_type="application/json")
+    return JsonAnswer(b'{"data":"%s"}' % signature)
 
 
 def _has_subscriptions(request: HttpRequest, customer: StorefrontCustomer) -> HttpResponse:
@@ -153,7 +154,7 @@ def _has_subscriptions(request: HttpRequest, customer: StorefrontCustomer) -> Ht
                        customer.store_hash, exc)
         return _json({"detail": "Ordergroove could not be reached to check subscriptions; try again shortly.",
                       "code": "ordergroove_unavailable"}, status.HTTP_503_SERVICE_UNAVAILABLE)
-    return HttpResponse(_STATUS_BODIES[value], content_type="application/json")
+    return JsonAnswer(_STATUS_BODIES[value])
 
 
 _STATUS_BODIES = {value: _JSON.encode({"status": value == SUBSCRIBER_ACTIVE, "subscriber_status": value}).encode()

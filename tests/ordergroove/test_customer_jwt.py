@@ -1,6 +1,7 @@
-"""customer_jwt.py keeps PyJWT's own rules while removing two per-call costs: its base64url segment check accepts
+"""customer_jwt.py keeps PyJWT's own rules while removing per-call costs: its base64url segment check accepts
 and rejects exactly what PyJWT's does (and decodes to the same bytes), its HMAC key memo refuses what PyJWT refuses,
-and the configured PyJWT instance still verifies, and refuses, real tokens."""
+its payload reader gives PyJWT's claims or errors, and the configured PyJWT instance still verifies, and refuses,
+real tokens."""
 
 from __future__ import annotations
 
@@ -103,3 +104,23 @@ def test_keyed_hmac_memo_signs_as_pyjwt_does_for_every_key_and_length():
                 assert memo.verify(msg, key, pyjwt_alg.sign(msg, key))
                 assert not memo.verify(msg, key, pyjwt_alg.sign(msg + b"!", key))
             assert memo.check_key_length(key) == pyjwt_alg.check_key_length(key)
+
+
+def _payload_outcome(instance: jwt.PyJWT, payload: bytes):
+    try:
+        return ("ok", instance._decode_payload({"payload": payload}))
+    except DecodeError as exc:
+        return ("error", str(exc).split(":")[0])
+
+
+def test_payload_is_read_as_pyjwt_reads_it_oddities_included():
+    payloads = [b'{"customer":{"id":1000,"email":"c@example.com","group_id":"0"},"iss":"bc/apps","sub":"abc",'
+                b'"iat":1790000000,"exp":1790000900,"version":1,"operation":"current_customer"}',
+                b'{"a":1,"a":2}', b' {"x": [1, 2.5, -3e2, true, false, null, "\\u00e9\\ud83d\\ude00"]} ', b'{}',
+                '{"name":"Zo\u00eb \U0001f600"}'.encode(), b"[1]", b'"text"', b"1", b"", b"{", b'{"a":1} x',
+                b'{"a":"\xff"}', b'{"id":18446744073709551615}', b'{"id":-9223372036854775808}',
+                # orjson refuses these; PyJWT's json.loads answers them (read, or its own error)
+                b'{"exp":NaN}', b'{"exp":1e400}', b'{"sub":"\\ud800"}', b"\xef\xbb\xbf{}",
+                b'{"id":' + b"9" * 400 + b"}", b'{"a":' * 10_000 + b"1" + b"}" * 10_000]
+    for payload in payloads:
+        assert _payload_outcome(customer_jwt.customer_token_jwt, payload) == _payload_outcome(jwt.PyJWT(), payload)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -42,6 +43,14 @@ def test_url_encoded_form_escapes_plus_slash_and_equals():
     assert sig.signature_url_encoded("IYLYdrP/HAob0aCu54DIXrfqqOx3S7cgCIZeqv8Ai8o=") == \
         "IYLYdrP%2FHAob0aCu54DIXrfqqOx3S7cgCIZeqv8Ai8o%3D"
     assert sig.signature_url_encoded("a+b") == "a%2Bb"
+
+
+def test_url_encoded_bytes_are_quote_of_the_signature():
+    for field in ("1", 12345, "customer-9", "Zoë"):
+        for key in (KEY, "k", b"\x00" * 40):
+            for ts in (0, 1700000000, 1700000001, 2**40):
+                expected = quote(sig.signature(field, ts, key), safe="").encode("ascii")
+                assert sig.signature_url_encoded_bytes(field, ts, key) == expected
 
 
 def test_verify_accepts_within_two_hours_either_way_and_refuses_outside():

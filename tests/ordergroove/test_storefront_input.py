@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import pytest
+import redis
 
 from ordergroove.storefront.redis_link import storefront_redis
 from ordergroove.storefront.selectors import subscriber_status_cache_key
@@ -159,3 +160,20 @@ def test_the_storefront_rides_out_a_restart_of_its_redis(client, og_settings, fa
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_storefront_redis_link_sends_every_argument_type_and_refuses_others():
+    # redis_link.py packs commands with hiredis's C packer directly: str (UTF-8), bytes, int and float arguments
+    # reach Redis as redis-py would send them, anything else is redis-py's DataError and the link keeps working.
+    link = storefront_redis()
+    key = f"{link.prefix}:test-pack:{time.time_ns()}"
+    try:
+        assert link.call("SET", key, "Zoë", "EX", 60) == b"OK"
+        assert link.call("GET", key.encode()) == "Zoë".encode()
+        assert link.call("INCRBY", f"{key}:n", 7) == 7
+        assert link.call("INCRBYFLOAT", f"{key}:n", 0.5) == b"7.5"
+        with pytest.raises(redis.DataError):
+            link.call("GET", object())
+        assert link.call("GET", key) == "Zoë".encode()
+    finally:
+        link.call("DEL", key, f"{key}:n")
