@@ -188,6 +188,8 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+if REDIS_URL and REDIS_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "middleware.broker:Transport"  # kombu's, riding out a Redis restart (see there)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = False
 # Celery's Django fixup closes the database connections around every task unless this is set (then only every

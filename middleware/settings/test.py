@@ -65,6 +65,7 @@ else:
 if REDIS_AVAILABLE:
     REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/" + str(zlib.crc32(RUN_ID.encode()) % 14 + 1))
     CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT = "middleware.broker:Transport"
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -75,6 +76,7 @@ if REDIS_AVAILABLE:
 else:
     REDIS_URL = None
     CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT = None
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "global_keyprefix": f"bcog-test-{RUN_ID}:"}
