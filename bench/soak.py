@@ -103,7 +103,8 @@ def soak(args: argparse.Namespace, workdir: Path) -> bool:
         load.stop_retries()
         watch.stop()
         result = reconcile(load, vendors, watch, injector.records, recorder, topology.summary(),
-                           database.feed_runs(STORES), database.og_event_counts(STORES))
+                           database.feed_runs(STORES), database.og_event_counts(STORES),
+                           unplanned=topology.unplanned_exits())
         result.row("drain", f"{drain_seconds:.0f} s" + ("" if not any(left.values()) else
                                                          f", still outstanding: {left}"))
         print("\nFaults (time since the first, what was hit, recovery = fault over → next success):")

@@ -113,7 +113,8 @@ def customers_out_of_step(load: Load, vendors: Vendors) -> list[str]:
 
 
 def reconcile(load: Load, vendors: Vendors, watch: Watch, faults: list[FaultRecord], rec: Recorder,
-              restarts: dict[str, int], feed_runs: list[dict], og_events: tuple[int, int]) -> Result:
+              restarts: dict[str, int], feed_runs: list[dict], og_events: tuple[int, int],
+              unplanned: dict[str, int] | None = None) -> Result:
     """`og_events`: (stored, processed) rows of the Ordergroove events the soak sent."""
     result = Result()
     _faults(result, faults, rec)
@@ -122,6 +123,9 @@ def reconcile(load: Load, vendors: Vendors, watch: Watch, faults: list[FaultReco
     _feeds(result, vendors, watch, feed_runs)
     _answers(result, rec, faults)
     result.row("restarts by the supervisor", ", ".join(f"{k} {v}" for k, v in restarts.items() if v) or "none")
+    died = {name: n for name, n in (unplanned or {}).items() if n}
+    result.row("processes that died with no fault aimed at them", ", ".join(f"{k} {v}" for k, v in died.items())
+               or 0, "0", ok=not died)
     return result
 
 

@@ -51,6 +51,7 @@ class Role:
     log: Path
     process: subprocess.Popen | None = None
     restarts: int = 0
+    planned: int = 0  # exits a fault caused on purpose (`docker kill`, `docker restart`)
     stopped: bool = False  # `docker stop`: the supervisor leaves it down
     exits: list[tuple[float, int]] = field(default_factory=list)
 
@@ -170,6 +171,7 @@ class Topology:
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """`docker kill`: the whole group at once (the supervisor restarts it)."""
         with self._lock:
+            self.roles[name].planned += 1
             _kill_group(self.roles[name].process, sig)
 
     def restart(self, name: str) -> None:
@@ -184,6 +186,7 @@ class Topology:
                 _kill_group(role.process, signal.SIGKILL)
                 role.process.wait()
             role.restarts += 1
+            role.planned += 1
             self._spawn(role)
             role.stopped = False
 
@@ -243,6 +246,11 @@ class Topology:
 
     def summary(self) -> dict[str, int]:
         return {name: role.restarts for name, role in self.roles.items()}
+
+    def unplanned_exits(self) -> dict[str, int]:
+        """Exits no fault caused (a process that died of a broker or database fault, say): each is a defect the
+        supervisor only hid."""
+        return {name: max(role.restarts - role.planned, 0) for name, role in self.roles.items()}
 
 
 def _kill_group(process: subprocess.Popen | None, sig: int) -> None:
