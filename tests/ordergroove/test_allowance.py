@@ -123,7 +123,9 @@ def test_the_budget_holds_across_processes(egress, settings, processes):
     # An interval apart: any 60 s window holds at most 60 / step + 1 = budget * 60 / 61 + 1 slots.
     assert min(b - a for a, b in zip(slots, slots[1:], strict=False)) >= step - 1e-5
     assert all(wait <= horizon + 1e-6 for granted, _at, wait in bookings if granted)
-    assert all(wait > 0 for granted, _at, wait in bookings if not granted)
+    # Not granted: the hint says when to ask again, never in the past (0 when the slot lies within a microsecond
+    # of the bound: Redis's answer is rounded to six decimals).
+    assert all(wait >= 0 for granted, _at, wait in bookings if not granted)
 
 
 # --- The client and the delivery: a call held back is not an attempt -------------------------------------------------
