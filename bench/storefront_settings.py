@@ -26,6 +26,6 @@ STOREFRONT_RATE_PER_CUSTOMER = "1000000000/m"
 STOREFRONT_RATE_PER_IP = "1000000000/m"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
-# The bench's fake Ordergroove listens on 127.0.0.1 over plain http (middleware/outbound.py).
+# The bench's fake Ordergroove listens on 127.0.0.1 over plain http (middleware/plumbing/outbound.py).
 OUTBOUND_ALLOWED_ADDRESSES = "loopback"
 OUTBOUND_HTTPS_ONLY = False

@@ -7,7 +7,7 @@ Run from the repository root (needs PostgreSQL on 127.0.0.1:5432 and the redis-s
 
 It creates a throwaway PostgreSQL database (migrated), starts its own redis-server on a free port as the broker,
 starts the fake BigCommerce and the fake Ordergroove (tests/fakes) each in its own process, and gunicorn with
-production's worker class (gthread with admission control, middleware/admission.py) and
+production's worker class (gthread with admission control, middleware/plumbing/admission.py) and
 bench/webhooks_settings.py. Then:
 
 1. Intake: 64 keep-alive connections post BigCommerce webhooks (each with its own `hash`, valid X-Webhook-Token),
@@ -101,7 +101,7 @@ def _load_average() -> str:
 def intake_phase(args, web_port: int, groups: dict) -> float:
     """Alternating closed-loop rounds of the bare view, the inbox and the peer (the usual DRF view); prints the
     ratios and returns the inbox's measured capacity (requests/s)."""
-    print(f"gunicorn gthread (middleware.admission.ThreadWorker) workers={args.gunicorn_workers} "
+    print(f"gunicorn gthread (middleware.plumbing.admission.ThreadWorker) workers={args.gunicorn_workers} "
           f"threads={args.gunicorn_threads}, {args.connections} keep-alive connections, {args.rounds} x "
           f"{args.seconds:g}s per endpoint")
     results: dict[str, list[dict]] = {name: [] for name, _ in ENDPOINTS}
@@ -137,7 +137,7 @@ def start_web(port: int, args, env: dict) -> subprocess.Popen:
     """gunicorn as production runs it (worker class with admission control), stderr to $BENCH_WEB_LOG if set."""
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "middleware.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.gunicorn_workers), "--worker-class", "middleware.admission.ThreadWorker",
+         "--workers", str(args.gunicorn_workers), "--worker-class", "middleware.plumbing.admission.ThreadWorker",
          "--threads", str(args.gunicorn_threads), "--backlog", "2048", "--log-level", "warning"],
         cwd=ROOT, env=env, stderr=open(os.environ.get("BENCH_WEB_LOG", os.devnull), "a"))
 

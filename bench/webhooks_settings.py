@@ -19,6 +19,6 @@ DATABASES = {"default": dj_database_url.parse(os.environ["BENCH_DATABASE_URL"], 
 BIGCOMMERCE_API_URL = os.environ.get("BIGCOMMERCE_API_URL", "http://127.0.0.1:9")
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
-# The bench's fake Ordergroove listens on 127.0.0.1 over plain http (middleware/outbound.py).
+# The bench's fake Ordergroove listens on 127.0.0.1 over plain http (middleware/plumbing/outbound.py).
 OUTBOUND_ALLOWED_ADDRESSES = "loopback"
 OUTBOUND_HTTPS_ONLY = False

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from middleware.http import VendorError, send
+from middleware.plumbing.http import VendorError, send
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """How BigCommerce objects are named to Ordergroove (DECISIONS §3.6). Kept in one place so it can change; both
 the feeds and the ordergroove apps import it from here."""
 
-from middleware.inputs import INT32_MAX, strict_int
+from middleware.plumbing.inputs import INT32_MAX, strict_int
 
 
 def og_product_id(bc_product_id: int | str, bc_variant_id: int | str) -> str:

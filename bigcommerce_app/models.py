@@ -7,7 +7,7 @@ import secrets
 from django.db import models
 from django.utils import timezone
 
-from middleware.fields import EncryptedTextField
+from middleware.plumbing.fields import EncryptedTextField
 
 
 def new_webhook_token() -> str:

@@ -154,7 +154,7 @@ def secrets_purge(store: Store) -> None:
     """Blank every encrypted field that belongs to the store, whichever app defines it."""
     from django.apps import apps
 
-    from middleware.fields import EncryptedTextField
+    from middleware.plumbing.fields import EncryptedTextField
 
     for model in apps.get_models():
         store_fields = [f for f in model._meta.concrete_fields if f.is_relation and f.related_model is Store]

@@ -35,7 +35,7 @@ import paramiko
 from django.conf import settings
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from middleware.outbound import OutboundRefused, outbound_connect
+from middleware.plumbing.outbound import OutboundRefused, outbound_connect
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ class MiddlewareConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from middleware.logging import install_record_factory, register_secret
+        from middleware.plumbing.logging import install_record_factory, register_secret
 
         install_record_factory()
         register_secret(settings.BIGCOMMERCE_CLIENT_SECRET)

@@ -21,4 +21,4 @@ urlpatterns = [
 ]
 
 # Unhandled exceptions: a database that cannot be reached answers 503 + Retry-After (callers retry), not 500.
-handler500 = "middleware.errors.server_error"
+handler500 = "middleware.plumbing.errors.server_error"

@@ -4,7 +4,7 @@ import os
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
-from middleware import admission
+from middleware.plumbing import admission
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "middleware.settings.dev")
 # Late webhook deliveries are shed before Django builds a request (only under admission.ThreadWorker).

@@ -28,7 +28,7 @@ errors (only for programming errors such as a missing hash key, raised as ``Orde
     Properties: ``ok`` (SUCCESS/DUPLICATE/PARTIAL), ``pending`` (HTTP 202), ``should_alert`` (PARTIAL or
     400/401/403), ``subs_req_id``. ``raise_for_outcome()`` raises ``OrdergrooveError`` unless ``ok``.
 
-``OrdergrooveError(middleware.http.VendorError)``: ``vendor = "Ordergroove"``; keeps ``status``, ``body``,
+``OrdergrooveError(middleware.plumbing.http.VendorError)``: ``vendor = "Ordergroove"``; keeps ``status``, ``body``,
 ``headers``, ``kind`` and ``response`` (the OrdergrooveResponse, when there is one).
 
 ``OrdergrooveClient(og_settings, *, timeout=None, max_wait=None)`` — one per ``OrdergrooveSettings`` row
@@ -87,7 +87,7 @@ from urllib.parse import quote, urlsplit
 from anyascii import anyascii
 from django.conf import settings
 
-from middleware.http import VendorError, send
+from middleware.plumbing.http import VendorError, send
 from ordergroove import allowance, crypto, signatures
 from ordergroove.allowance import Priority
 

@@ -44,7 +44,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from middleware.inputs import InputError, has_nul, strict_int
+from middleware.plumbing.inputs import InputError, has_nul, strict_int
 
 SIGNATURE_WINDOW_SECONDS = 2 * 60 * 60  # "within the last two hours" (D-HMAC, D-SMAUTH, R-AUTH)
 # A Unix time in seconds has at most 11 digits until the year 5138: anything larger is not a timestamp.

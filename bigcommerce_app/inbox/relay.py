@@ -7,7 +7,7 @@ publishing one Celery message costs ~0.6 ms of CPU in the web process, more than
 one message per event halved the intake throughput (bench/webhooks.py). The chunk stays small so that a burst
 still spreads over every worker thread; at a low rate each message carries one id, so nothing waits. Under load
 the thread publishes at most once per LINGER, so that the ids of several committed batches fill the messages
-(intake group commit, middleware/group_commit.py: a batch holds a few events, and a message per batch cost
+(intake group commit, middleware/plumbing/group_commit.py: a batch holds a few events, and a message per batch cost
 twice the CPU per event of full messages); an event reaches the broker at most LINGER later than it would have.
 Nothing is lost if the process dies with ids still queued here, or if the broker is down:
 the rows stay pending in the database and the sweeper enqueues them (inbound_events_sweep).

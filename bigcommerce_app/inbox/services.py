@@ -37,9 +37,9 @@ from bigcommerce_app.inbox import checks
 from bigcommerce_app.inbox.checks import WebhookRejected
 from bigcommerce_app.inbox.relay import relay
 from bigcommerce_app.models import InboundEvent, Store
-from middleware.group_commit import GroupCommit
-from middleware.http import VendorError
-from middleware.queueing import enqueue_or_mark_due
+from middleware.plumbing.group_commit import GroupCommit
+from middleware.plumbing.http import VendorError
+from middleware.plumbing.queueing import enqueue_or_mark_due
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def _store_auth_forget(sender, instance: Store, **kwargs) -> None:
 
 
 # Writing the event: one statement for every request thread of the process that is writing at the same moment
-# (middleware.group_commit), because the per-statement cost (psycopg, the server's parse/plan, the commit and
+# (middleware.plumbing.group_commit), because the per-statement cost (psycopg, the server's parse/plan, the commit and
 # its WAL flush) was most of the intake's CPU and latency (bench/webhooks.py). The guarantees do not change:
 # the statement runs in autocommit, so a request is answered only once its row is committed; a duplicate
 # (same store + hash) inserts nothing and is acknowledged; a batch that fails is a 503 for exactly its requests

@@ -4,7 +4,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
-import middleware.fields
+import middleware.plumbing.fields
 
 
 class Migration(migrations.Migration):
@@ -21,12 +21,12 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('store_hash', models.CharField(max_length=64, unique=True)),
                 ('status', models.CharField(choices=[('installed', 'Installed'), ('needs_reauth', 'Needs re-authorization'), ('uninstalled', 'Uninstalled')], default='installed', max_length=20)),
-                ('access_token', middleware.fields.EncryptedTextField(blank=True, default='')),
+                ('access_token', middleware.plumbing.fields.EncryptedTextField(blank=True, default='')),
                 ('scope', models.TextField(blank=True, default='')),
                 ('account_uuid', models.CharField(blank=True, default='', max_length=64)),
                 ('owner_id', models.BigIntegerField(blank=True, null=True)),
                 ('owner_email', models.EmailField(blank=True, default='', max_length=254)),
-                ('webhook_token', middleware.fields.EncryptedTextField(blank=True, default='')),
+                ('webhook_token', middleware.plumbing.fields.EncryptedTextField(blank=True, default='')),
                 ('storefront_origins', models.JSONField(blank=True, default=list)),
                 ('installed_at', models.DateTimeField(blank=True, null=True)),
                 ('uninstalled_at', models.DateTimeField(blank=True, null=True)),

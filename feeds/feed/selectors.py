@@ -12,7 +12,7 @@ from django.utils import timezone
 from bigcommerce_app.models import Store
 from feeds.feed import scheduling
 from feeds.models import FeedRun, FeedSettings
-from middleware import charts
+from middleware.plumbing import charts
 
 FEED_STALE_ALLOWANCE = timedelta(seconds=getattr(settings, "FEED_STALE_ALLOWANCE_SECONDS", 2 * 3600))
 

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import middleware.fields
+import middleware.plumbing.fields
 
 
 class Migration(migrations.Migration):
@@ -22,8 +22,8 @@ class Migration(migrations.Migration):
                 ('sftp_host', models.CharField(blank=True, default='staging.feeds.ordergroove.com', max_length=255)),
                 ('sftp_port', models.PositiveIntegerField(default=22)),
                 ('sftp_username', models.CharField(blank=True, default='', max_length=255)),
-                ('sftp_password', middleware.fields.EncryptedTextField(blank=True, default='')),
-                ('sftp_private_key', middleware.fields.EncryptedTextField(blank=True, default='')),
+                ('sftp_password', middleware.plumbing.fields.EncryptedTextField(blank=True, default='')),
+                ('sftp_private_key', middleware.plumbing.fields.EncryptedTextField(blank=True, default='')),
                 ('sftp_host_key', models.TextField(blank=True, default='')),
                 ('cron_minute', models.CharField(default='*', max_length=64)),
                 ('cron_hour', models.CharField(default='*', max_length=64)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from middleware.fields import EncryptedTextField
+from middleware.plumbing.fields import EncryptedTextField
 
 FEED_TIME_ZONE = "America/Chicago"  # US Central, seed 002's "CST" (DECISIONS §3.12)
 

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from bigcommerce_app.console_auth import ConsoleTokenAuthentication
 from feeds.models import ProductExportJob, ProductSettingsImport
 from feeds.products import selectors, services
-from middleware.inputs import INT32_MAX, InputError, optional_int, strict_int
+from middleware.plumbing.inputs import INT32_MAX, InputError, optional_int, strict_int
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 

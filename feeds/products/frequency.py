@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 
 from feeds.models.products import EVERY_PERIOD_NAMES
-from middleware.inputs import INT32_MAX, InputError, storable_text, strict_int
+from middleware.plumbing.inputs import INT32_MAX, InputError, storable_text, strict_int
 
 KEYS = ("Name", "option_id", "every", "every_period", "is_default")
 _KEY_LOOKUP = {k.lower(): k for k in KEYS}

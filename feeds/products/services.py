@@ -26,7 +26,7 @@ from feeds.models import ProductExportChunk, ProductExportJob, ProductSettingsIm
 from feeds.products import csvfile
 from feeds.products.frequency import FrequencyError, frequency_parse, frequency_problems
 from feeds.products.selectors import APPLIED_ORDER
-from middleware.inputs import INT32_MAX, optional_int
+from middleware.plumbing.inputs import INT32_MAX, optional_int
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from bigcommerce_app.console_auth import console_view
 from feeds.products import selectors, services
 from feeds.products.api import max_upload_bytes, too_large_message
-from middleware.inputs import optional_int
+from middleware.plumbing.inputs import optional_int
 
 
 def _back(token: str, **params) -> HttpResponseRedirect:

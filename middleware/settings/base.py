@@ -50,10 +50,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "middleware.security.RejectNulMiddleware",
+    "middleware.plumbing.security.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "middleware.security.FramingPolicyMiddleware",
+    "middleware.plumbing.security.FramingPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "middleware.urls"
@@ -119,7 +119,7 @@ ORDERGROOVE_TIMEOUT = float(env("ORDERGROOVE_TIMEOUT", "5") or 5)
 BIGCOMMERCE_TIMEOUT = float(env("BIGCOMMERCE_TIMEOUT", "10") or 10)
 SFTP_CONNECT_TIMEOUT = float(env("SFTP_CONNECT_TIMEOUT", "10") or 10)
 # Where merchant-entered endpoints (Ordergroove, payment gateway, SFTP host) may point, checked at save and at
-# connect time after DNS resolution (middleware/outbound.py): "public" (default, production), "public+loopback"
+# connect time after DNS resolution (middleware/plumbing/outbound.py): "public" (default, production), "public+loopback"
 # (development and the sandbox: its fakes listen on 127.0.0.1) or "loopback" (tests). https only unless turned off.
 OUTBOUND_ALLOWED_ADDRESSES = env("OUTBOUND_ALLOWED_ADDRESSES", "public")
 OUTBOUND_HTTPS_ONLY = env_bool("OUTBOUND_HTTPS_ONLY", True)
@@ -189,7 +189,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 if REDIS_URL and REDIS_URL.startswith("redis://"):
-    CELERY_BROKER_TRANSPORT = "middleware.broker:Transport"  # kombu's, riding out a Redis restart (see there)
+    CELERY_BROKER_TRANSPORT = "middleware.plumbing.broker:Transport"  # kombu's, riding out a Redis restart (see there)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = False
 # Celery's Django fixup closes the database connections around every task unless this is set (then only every
@@ -232,7 +232,7 @@ TASK_LOG_LEVEL = env("TASK_LOG_LEVEL", LOG_LEVEL)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "middleware.logging.RedactSecretsFilter"}},
+    "filters": {"redact": {"()": "middleware.plumbing.logging.RedactSecretsFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
@@ -250,7 +250,8 @@ LOGGING = {
     },
 }
 
-# Webhook intake admission control (middleware/admission.py, gunicorn worker class middleware.admission.ThreadWorker):
+# Webhook intake admission control (middleware/plumbing/admission.py, gunicorn worker class
+# middleware.plumbing.admission.ThreadWorker):
 # a delivery that waited longer than this for a web thread is answered 503 unstored; 0 turns shedding off.
 INBOX_MAX_QUEUE_SECONDS = float(env("INBOX_MAX_QUEUE_SECONDS", "0.5"))
 

@@ -11,7 +11,7 @@ from .base import FIELD_ENCRYPTION_KEYS, SANDBOX_MODE, VAR_DIR, env, env_bool
 
 DEBUG = env_bool("DEBUG", True)
 
-# The sandbox's fake Ordergroove and SFTP server listen on 127.0.0.1 over plain http (middleware/outbound.py).
+# The sandbox's fake Ordergroove and SFTP server listen on 127.0.0.1 over plain http (middleware/plumbing/outbound.py).
 OUTBOUND_ALLOWED_ADDRESSES = env("OUTBOUND_ALLOWED_ADDRESSES", "public+loopback")
 OUTBOUND_HTTPS_ONLY = env_bool("OUTBOUND_HTTPS_ONLY", False)
 

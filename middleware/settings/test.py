@@ -65,7 +65,7 @@ else:
 if REDIS_AVAILABLE:
     REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/" + str(zlib.crc32(RUN_ID.encode()) % 14 + 1))
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT = "middleware.broker:Transport"
+    CELERY_BROKER_TRANSPORT = "middleware.plumbing.broker:Transport"
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -10,7 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from bigcommerce_app.models import InboundEvent, Store
-from middleware import charts
+from middleware.plumbing import charts
 from ordergroove.models import Delivery
 
 MAX_ROWS = 200
@@ -111,7 +111,7 @@ def daily_counts(store: Store, days: int = 14) -> list[dict]:
 
 
 def chart(days: list[dict]) -> dict:
-    """The Activity chart: per day, webhooks received, Ordergroove calls delivered and failed (middleware.charts)."""
+    """The Activity chart: per day, webhooks received, Ordergroove calls delivered and failed (plumbing.charts)."""
     return charts.bar_chart(charts.day_labels([day["date"] for day in days]), [
         charts.Series("webhooks received", [d["events"] for d in days]),
         charts.Series("calls delivered", [d["succeeded"] for d in days], "success"),

@@ -7,7 +7,7 @@ from bigcommerce_app.models import Store
 from feeds import cron
 from feeds.models import FeedSettings
 from feeds.sftp import SftpConfigError, host_key_fingerprint_of_line
-from middleware.fields import secret_hint
+from middleware.plumbing.fields import secret_hint
 from ordergroove.console.serializers import FEED_FIELDS, FEED_SECRETS, OG_FIELDS, OG_SECRETS
 from ordergroove.models import ENVIRONMENT_PRESETS, OrdergrooveSettings
 

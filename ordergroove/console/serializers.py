@@ -17,7 +17,7 @@ from rest_framework import serializers
 from feeds import cron
 from feeds.models import FeedSettings
 from feeds.sftp import SftpConfigError, host_key_line, host_key_parse, private_key_parse
-from middleware.outbound import OutboundRefused, outbound_host_check, outbound_url_check
+from middleware.plumbing.outbound import OutboundRefused, outbound_host_check, outbound_url_check
 from ordergroove.models import OrdergrooveSettings
 
 OG_SECRETS = ("hash_key", "api_key", "webhook_verification_key", "gateway_api_key")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from bigcommerce_app.models import Store
-from middleware import charts
-from middleware.inputs import optional_int
+from middleware.plumbing import charts
+from middleware.plumbing.inputs import optional_int
 from ordergroove.models import OrdergrooveEvent, OrderPlacement
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import alert_raise, alert_resolve
-from middleware.inputs import INT64_MAX, InputError, json_loads_storable, optional_int
+from middleware.plumbing.inputs import INT64_MAX, InputError, json_loads_storable, optional_int
 from ordergroove import signatures
 from ordergroove.models import OrdergrooveEvent, OrdergrooveSettings
 

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import middleware.fields
+import middleware.plumbing.fields
 
 
 class Migration(migrations.Migration):
@@ -20,8 +20,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('merchant_id', models.CharField(blank=True, default='', max_length=64, verbose_name='Ordergroove merchant (public) ID')),
-                ('hash_key', middleware.fields.EncryptedTextField(blank=True, default='')),
-                ('api_key', middleware.fields.EncryptedTextField(blank=True, default='', verbose_name='Application API key')),
+                ('hash_key', middleware.plumbing.fields.EncryptedTextField(blank=True, default='')),
+                ('api_key', middleware.plumbing.fields.EncryptedTextField(blank=True, default='', verbose_name='Application API key')),
                 ('environment', models.CharField(choices=[('staging', 'Staging'), ('production', 'Production')], default='staging', max_length=16)),
                 ('api_url', models.URLField(blank=True, default='https://staging.restapi.ordergroove.com')),
                 ('legacy_api_url', models.URLField(blank=True, default='https://staging.v2.ordergroove.com')),
@@ -33,10 +33,10 @@ class Migration(migrations.Migration):
                 ('free_shipping_enabled', models.BooleanField(default=False)),
                 ('free_shipping_coupon', models.CharField(blank=True, default='', max_length=255)),
                 ('delete_coupons_after_use', models.BooleanField(default=False)),
-                ('webhook_verification_key', middleware.fields.EncryptedTextField(blank=True, default='')),
+                ('webhook_verification_key', middleware.plumbing.fields.EncryptedTextField(blank=True, default='')),
                 ('payment_data_source', models.CharField(choices=[('bigcommerce', 'BigCommerce stored instruments'), ('gateway', 'Payment gateway Customers API')], default='bigcommerce', max_length=16)),
                 ('gateway_base_url', models.URLField(blank=True, default='')),
-                ('gateway_api_key', middleware.fields.EncryptedTextField(blank=True, default='')),
+                ('gateway_api_key', middleware.plumbing.fields.EncryptedTextField(blank=True, default='')),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('store', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='og_settings', to='bigcommerce_app.store')),
             ],

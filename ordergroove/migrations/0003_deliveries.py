@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import middleware.fields
+import middleware.plumbing.fields
 from django.db import migrations, models
 
 
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('key', models.CharField(max_length=128)),
                 ('merchant_user_id', models.CharField(blank=True, default='', max_length=64)),
                 ('merchant_order_id', models.CharField(blank=True, default='', max_length=64)),
-                ('request', middleware.fields.EncryptedTextField(blank=True, default='')),
+                ('request', middleware.plumbing.fields.EncryptedTextField(blank=True, default='')),
                 ('notes', models.JSONField(blank=True, default=list)),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('succeeded', 'Succeeded'), ('duplicate', 'Already received (409)'), ('partial', 'Partly succeeded (207)'), ('failed', 'Failed'), ('superseded', 'Superseded by a newer change')], default='pending', max_length=16)),
                 ('attempts', models.PositiveIntegerField(default=0)),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from middleware.fields import EncryptedTextField
+from middleware.plumbing.fields import EncryptedTextField
 
 
 class Delivery(models.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from middleware.fields import EncryptedTextField
+from middleware.plumbing.fields import EncryptedTextField
 
 # Environment presets (DECISIONS §1, ordergroove.md §1, seed 002 "Push to Production").
 ENVIRONMENT_PRESETS = {

@@ -15,7 +15,7 @@ from anyascii import anyascii
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from middleware.inputs import InputError, bounded_decimal, strict_int
+from middleware.plumbing.inputs import InputError, bounded_decimal, strict_int
 
 SUCCESS = "SUCCESS"
 ERROR = "ERROR"

@@ -33,7 +33,7 @@ from bigcommerce_app.client import BigCommerceClient, BigCommerceError, client_f
 from bigcommerce_app.identifiers import parse_og_product_id
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import alert_raise
-from middleware.inputs import INT32_MAX, InputError, strict_int
+from middleware.plumbing.inputs import INT32_MAX, InputError, strict_int
 from ordergroove import signatures
 from ordergroove.constants import RECURRING_ORDER_EXTERNAL_SOURCE
 from ordergroove.models import OrdergrooveSettings, OrderPlacement

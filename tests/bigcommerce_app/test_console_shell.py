@@ -11,7 +11,7 @@ import pytest
 from bigcommerce_app.console_nav import TABS, tab_active
 from bigcommerce_app.models import Alert, AuditEvent
 from bigcommerce_app.services import alert_raise, audit
-from middleware.charts import Series, bar_chart, nice_step
+from middleware.plumbing.charts import Series, bar_chart, nice_step
 
 pytestmark = pytest.mark.django_db
 

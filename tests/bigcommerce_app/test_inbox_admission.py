@@ -43,7 +43,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def gunicorn_url():
-    """The service under gunicorn (1 worker x 1 thread, middleware.admission.ThreadWorker) on the test database."""
+    """The service under gunicorn (1 worker x 1 thread, plumbing.admission.ThreadWorker) on the test database."""
     if connection.vendor != "postgresql":
         pytest.skip("runs gunicorn against the PostgreSQL test database")
     db = connection.settings_dict
@@ -54,7 +54,7 @@ def gunicorn_url():
     process = subprocess.Popen(
         [shutil.which("gunicorn", path=str(Path(sys.executable).parent)), "middleware.wsgi:application",
          "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "1",
-         "--worker-class", "middleware.admission.ThreadWorker", "--log-level", "warning"],
+         "--worker-class", "middleware.plumbing.admission.ThreadWorker", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -10,7 +10,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from middleware.fields import EncryptedTextField, fernet
+from middleware.plumbing.fields import EncryptedTextField, fernet
 
 
 class Command(BaseCommand):

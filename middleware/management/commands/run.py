@@ -4,10 +4,10 @@ Without BigCommerce credentials (sandbox mode, docs/contract.md §1) it also sta
 fake Ordergroove and loopback SFTP server, installs a demo store through the real OAuth flow and prints the
 console URL. With DATABASE_URL / REDIS_URL set the same command runs on PostgreSQL and Redis.
 
-The children run under middleware/supervisor.py: one that exits is restarted (with backoff) while the others keep
-serving; Ctrl-C stops them all within STOP_GRACE seconds, and a second Ctrl-C SIGKILLs them at once. While it runs,
-`var/run.json` says where the service and the sandbox's fakes listen, so that a command started from another
-terminal (`manage.py og_send`) talks to them (middleware/settings/dev.py reads it).
+The children run under middleware/plumbing/supervisor.py: one that exits is restarted (with backoff) while the
+others keep serving; Ctrl-C stops them all within STOP_GRACE seconds, and a second Ctrl-C SIGKILLs them at once.
+While it runs, `var/run.json` says where the service and the sandbox's fakes listen, so that a command started from
+another terminal (`manage.py og_send`) talks to them (middleware/settings/dev.py reads it).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from middleware.supervisor import Supervisor, stop_leftover_groups
+from middleware.plumbing.supervisor import Supervisor, stop_leftover_groups
 
 STOP_GRACE = 5.0  # seconds a child gets to finish on Ctrl-C before its process group is SIGKILLed
 DEFAULT_APP_URL = "http://127.0.0.1:8000"
@@ -212,7 +212,7 @@ def _commands(bind: str, options: dict) -> dict[str, list[str]]:
     return {
         "web": [str(bin_dir / "gunicorn"), "middleware.wsgi:application", "--bind", bind,
                 "--workers", str(options["web_workers"]), "--threads", "4", "--timeout", "60",
-                "--worker-class", "middleware.admission.ThreadWorker",
+                "--worker-class", "middleware.plumbing.admission.ThreadWorker",
                 "--graceful-timeout", str(int(STOP_GRACE) - 2), "--log-level", "warning"]
                + (["--access-logfile", "-"] if verbose else []),
         # Without gossip, mingle and heartbeat: nothing here uses them, and their channels are what kombu's Redis

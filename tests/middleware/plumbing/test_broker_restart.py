@@ -21,7 +21,7 @@ from celery import Celery
 
 from middleware.management.commands.run import _commands
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CI = os.environ.get("CI", "").lower() == "true"
 REDIS_SERVER = shutil.which("redis-server")
 

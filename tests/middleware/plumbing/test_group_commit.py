@@ -1,4 +1,4 @@
-"""middleware.group_commit under real thread concurrency: every item gets exactly its own outcome, each item is
+"""middleware.plumbing.group_commit under real thread concurrency: every item gets exactly its own outcome, each item is
 flushed exactly once, a failing flush fails exactly its batch, and a lone item is flushed at once."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from middleware.group_commit import GroupCommit, GroupCommitFailed
+from middleware.plumbing.group_commit import GroupCommit, GroupCommitFailed
 
 
 def test_concurrent_items_are_each_flushed_once_and_get_their_own_outcome():

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_closing_a_channel_with_unacked_messages_after_the_transport_was_detached_is_a_connection_error():
-    assert settings.CELERY_BROKER_TRANSPORT == "middleware.broker:Transport"
+    assert settings.CELERY_BROKER_TRANSPORT == "middleware.plumbing.broker:Transport"
     queue = f"broker-test-{uuid.uuid4().hex}"
     with Connection(settings.CELERY_BROKER_URL, transport=settings.CELERY_BROKER_TRANSPORT,
                     transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as connection:

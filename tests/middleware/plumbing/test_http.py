@@ -1,4 +1,4 @@
-"""middleware.http: what the environment says about proxies and credentials is honoured, read once per host."""
+"""middleware.plumbing.http: what the environment says about proxies and credentials is honoured, read once per host."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from middleware import http
+from middleware.plumbing import http
 
 
 @pytest.fixture

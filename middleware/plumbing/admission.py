@@ -55,7 +55,7 @@ def queued_seconds() -> float | None:
 
 
 class ThreadWorker(_GthreadWorker):
-    """gunicorn `--worker-class middleware.admission.ThreadWorker`: gthread, with queue-stamped requests."""
+    """gunicorn `--worker-class middleware.plumbing.admission.ThreadWorker`: gthread, with queue-stamped requests."""
 
     def get_thread_pool(self) -> ThreadPoolExecutor:
         return QueueStampedPool(max_workers=self.cfg.threads)

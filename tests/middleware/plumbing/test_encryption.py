@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from bigcommerce_app.models import Store
-from middleware.fields import _fernet_for, secret_hint
+from middleware.plumbing.fields import _fernet_for, secret_hint
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from requests.adapters import HTTPAdapter
 from requests.utils import get_netrc_auth
 from requests_hardened.ip_filter import InvalidIPAddress
 
-from middleware import outbound
+from middleware.plumbing import outbound
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def session(*, checked: bool = False) -> requests.Session:
 
     It does not read the environment itself (`trust_env` off): `send` applies what the environment says per
     host, read once per process (`_environment_for`). ``checked``: the session for URLs a merchant entered,
-    whose connections go only to addresses `middleware.outbound` allows, checked after DNS resolution."""
+    whose connections go only to addresses `middleware.plumbing.outbound` allows, checked after DNS resolution."""
     name = "checked_session" if checked else "session"
     s = getattr(_local, name, None)
     if s is None:

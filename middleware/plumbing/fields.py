@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
-from middleware.logging import register_secret
+from middleware.plumbing.logging import register_secret
 
 
 @lru_cache(maxsize=4)
