@@ -1,4 +1,5 @@
-"""Tenancy: one Store per BigCommerce store_hash, its users, and the webhooks registered for it."""
+"""Tenancy: one Store per BigCommerce store_hash, its users, and the webhooks registered for it; the stores' records
+of BigCommerce-side work (alerts, inbound events, storefront content, recurring-order placements)."""
 
 from __future__ import annotations
 
@@ -238,3 +239,65 @@ class StorefrontPage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} page of {self.store_id}"
+
+
+class OrderPlacement(models.Model):
+    """A recurring-order placement: one row per Ordergroove order (`orderOgId`) and store.
+
+    The row is the idempotency key of `POST /ordergroove/order-placement` (DECISIONS §3.10): it is claimed before
+    anything is created in BigCommerce, keeps the BigCommerce order id as soon as the order exists, and stores the
+    exact XML answer so that a repeated placement gets the first answer back byte for byte. Written only by
+    `bigcommerce_app.placement`."""
+
+    class State(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        SUCCEEDED = "succeeded", "Placed"
+        FAILED = "failed", "Failed"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="og_placements")
+    og_order_id = models.CharField("Ordergroove order id (orderOgId)", max_length=64)
+    og_order_public_id = models.CharField("orderPublicId", max_length=64, blank=True, default="")
+    merchant_user_id = models.CharField("customerPartnerId", max_length=64, blank=True, default="")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PROCESSING)
+    # Set as soon as BigCommerce created the order, before it is charged, so a crash never loses it.
+    bc_order_id = models.BigIntegerField(null=True, blank=True)
+    bc_order_status = models.CharField(max_length=32, blank=True, default="")
+    # The answer given to Ordergroove: SUCCESS, or ERROR with an Ordergroove error code (ordergroove.md §8.4).
+    answer_code = models.CharField(max_length=16, blank=True, default="")
+    error_code = models.CharField(max_length=8, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    answer_xml = models.TextField(blank=True, default="")
+    attempts = models.PositiveIntegerField(default=1)
+    # A PROCESSING claim is honoured until then; afterwards another request may take the placement over.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    request_sha256 = models.CharField(max_length=64, blank=True, default="")
+    currency = models.CharField(max_length=3, blank=True, default="")
+    total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    free_shipping = models.BooleanField(default=False)
+    coupon_codes = models.JSONField(default=list, blank=True)
+    # Summary of the order as placed (lines, amounts) and of earlier attempts; no card data.
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # The table and index names it had in the ordergroove app, where it was created (migrations
+        # ordergroove 0002, moved by ordergroove 0006 / bigcommerce_app 0007 without touching the database).
+        db_table = "ordergroove_orderplacement"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "og_order_id"], name="uniq_og_placement_per_store"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "bc_order_id"], name="ordergroove_store_i_b27211_idx"),
+            models.Index(fields=["store", "merchant_user_id"], name="ordergroove_store_i_8252d2_idx"),
+            models.Index(fields=["store", "og_order_public_id"], name="ordergroove_store_i_edc1ef_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"placement of OG order {self.og_order_id} ({self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state != self.State.PROCESSING

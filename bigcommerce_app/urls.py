@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from bigcommerce_app import console_alerts, views
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("console/api/alerts", console_alerts.AlertsAPI.as_view(), name="console-api-alerts"),
     path("console/api/alerts/<int:alert_id>/acknowledge", console_alerts.AlertAcknowledgeAPI.as_view(),
          name="console-api-alert-acknowledge"),
+    # Ordergroove's recurring orders placed into BigCommerce: POST /ordergroove/order-placement.
+    path("", include("bigcommerce_app.placement.urls")),
 ]

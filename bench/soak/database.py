@@ -9,9 +9,9 @@ from collections import Counter
 from django.db import OperationalError, connections
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
 
-from bigcommerce_app.models import InboundEvent
+from bigcommerce_app.models import InboundEvent, OrderPlacement
 from feeds.models import FeedRun
-from ordergroove.models import Delivery, OrdergrooveEvent, OrderPlacement
+from ordergroove.models import Delivery, OrdergrooveEvent
 
 
 def _connection_lost(exc: BaseException) -> bool:

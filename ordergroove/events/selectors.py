@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from bigcommerce_app.models import Store
+from bigcommerce_app.models import OrderPlacement, Store
 from middleware.plumbing import charts
 from middleware.plumbing.inputs import optional_int
-from ordergroove.models import OrdergrooveEvent, OrderPlacement
+from ordergroove.models import OrdergrooveEvent
 
 
 def events_recent(store: Store, *, limit: int = 100) -> QuerySet[OrdergrooveEvent]:

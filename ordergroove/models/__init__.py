@@ -2,7 +2,6 @@
 
 from ordergroove.models.deliveries import CustomerSyncState, Delivery, DeliveryAttempt, PurchasePost  # noqa: F401
 from ordergroove.models.events import OrdergrooveEvent  # noqa: F401
-from ordergroove.models.placements import OrderPlacement  # noqa: F401
 from ordergroove.models.settings import ENVIRONMENT_PRESETS, OrdergrooveSettings
 from ordergroove.models.storefront import StorefrontSettings
 

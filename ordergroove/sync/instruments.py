@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from bigcommerce_app.client import BigCommerceClient, BigCommerceNotFound
+from bigcommerce_app.payment_gateway import PaymentGatewayClient
 from ordergroove.models import OrdergrooveSettings
-from ordergroove.payment_gateway import PaymentGatewayClient
 from ordergroove.sync.payloads import Instrument
 
 

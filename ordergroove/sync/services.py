@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from bigcommerce_app.client import BigCommerceClient, BigCommerceError, BigCommerceNotFound, client_for_store
 from bigcommerce_app.inbox.services import EventDeferred, EventSkipped, bulk_replay_limit
-from bigcommerce_app.models import InboundEvent, Store
+from bigcommerce_app.models import InboundEvent, OrderPlacement, Store
 from bigcommerce_app.services import alert_raise, alert_resolve
 from feeds.models import ProductSubscriptionSetting
 from middleware.plumbing.queueing import enqueue_or_mark_due
@@ -39,7 +39,6 @@ from ordergroove.models import (
     Delivery,
     DeliveryAttempt,
     OrdergrooveSettings,
-    OrderPlacement,
     PurchasePost,
 )
 from ordergroove.schedule import DELIVERIES_DUE_SECONDS

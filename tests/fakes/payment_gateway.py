@@ -1,6 +1,6 @@
 """A fake of the payment gateway's v2 Customers API (seed 004): customers looked up by `merchant_customer_id`,
 their payment methods by customer `uuid`; `Authorization: Bearer <api key>` required (our assumption, see
-ordergroove/payment_gateway.py)."""
+bigcommerce_app/payment_gateway.py)."""
 
 from __future__ import annotations
 

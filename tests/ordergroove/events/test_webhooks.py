@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from bigcommerce_app.models import Alert
+from bigcommerce_app.models import Alert, OrderPlacement
 from ordergroove.events import selectors
 from ordergroove.events.services import og_events_sweep
 from ordergroove.events.tasks import og_event_process_task
-from ordergroove.models import OrdergrooveEvent, OrderPlacement
+from ordergroove.models import OrdergrooveEvent
 from tests.ordergroove.conftest import OG_MERCHANT_ID
 
 pytestmark = pytest.mark.django_db

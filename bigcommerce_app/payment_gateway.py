@@ -1,7 +1,11 @@
-"""The payment gateway's v2 Customers API (seed 004): the only module that builds the gateway's URLs.
+"""Client of the store's payment gateway (a third vendor, beside BigCommerce and Ordergroove): its v2 Customers
+API (seed 004). The only module that builds the gateway's URLs; imports only `middleware.plumbing` (a vendor
+client, the layer under the stores and the flows).
 
-Used when a store's vaulted cards live at its gateway rather than in BigCommerce stored instruments
-(OrdergrooveSettings.payment_data_source = "gateway", with `gateway_base_url` and `gateway_api_key`).
+Used by the BigCommerce→Ordergroove sync (`ordergroove.sync.instruments`, a purchase post's payment data) when a
+store's vaulted cards live at its gateway rather than in BigCommerce stored instruments
+(OrdergrooveSettings.payment_data_source = "gateway", with `gateway_base_url` and `gateway_api_key`). Recurring-
+order placement charges BigCommerce stored instruments and does not call the gateway.
 
 Two calls: `GET /v2/merchants/customers/{merchant_customer_id}` (our BigCommerce customer id → the gateway's
 customer `uuid`) and `GET /v2/customers/{uuid}/payment-methods` (`{"status": "approved", "data": [...]}`).

@@ -10,9 +10,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ordergroove.models import OrderPlacement
+from bigcommerce_app.models import OrderPlacement
+from tests.bigcommerce_app.placement.conftest import CUSTOMER_ID, authorization, item_xml, og_signature, post_placement
 from tests.ordergroove.conftest import OG_MERCHANT_ID
-from tests.ordergroove.placement.conftest import CUSTOMER_ID, authorization, item_xml, og_signature, post_placement
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from ordergroove.models import OrderPlacement
-from tests.ordergroove.placement.conftest import authorization
+from bigcommerce_app.models import OrderPlacement
+from tests.bigcommerce_app.placement.conftest import authorization
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

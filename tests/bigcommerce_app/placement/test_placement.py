@@ -8,11 +8,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from bigcommerce_app.models import Alert
+from bigcommerce_app.models import Alert, OrderPlacement
+from bigcommerce_app.placement.selectors import is_recurring_order
 from ordergroove.constants import RECURRING_ORDER_EXTERNAL_SOURCE
-from ordergroove.models import OrderPlacement
-from ordergroove.placement.selectors import is_recurring_order
-from tests.ordergroove.placement.conftest import CARD_TOKEN, CUSTOMER_ID, authorization, item_xml, post_placement
+from tests.bigcommerce_app.placement.conftest import CARD_TOKEN, CUSTOMER_ID, authorization, item_xml, post_placement
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ordergroove.placement import order_xml, services
+from bigcommerce_app.placement import order_xml, services
 
 CONTENT_TYPE = "text/xml; charset=utf-8"
 logger = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ import io
 import pytest
 from django.core.management import call_command
 
-from ordergroove.models import OrdergrooveEvent, OrderPlacement
+from bigcommerce_app.models import OrderPlacement
+from ordergroove.models import OrdergrooveEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

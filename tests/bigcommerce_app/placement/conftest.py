@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.ordergroove import conftest as ordergroove_fixtures
 from tests.ordergroove.conftest import OG_HASH_KEY, OG_MERCHANT_ID
+
+# The Ordergroove fixtures (the fake Ordergroove, a store configured against it) live with the Ordergroove tests;
+# the placement tests moved to tests/bigcommerce_app/placement/ with the code and use them from here.
+fake_og_server = ordergroove_fixtures.fake_og_server
+fake_og = ordergroove_fixtures.fake_og
+og_settings = ordergroove_fixtures.og_settings
 
 CUSTOMER_ID = 501
 CARD_TOKEN = "84596bea275fa254da820056bdc3e495bdf01fd11c51b0336347d447ee16200c"

@@ -12,7 +12,7 @@ import pytest
 import requests
 from django.db import connection
 
-from tests.ordergroove.placement.conftest import authorization
+from tests.bigcommerce_app.placement.conftest import authorization
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

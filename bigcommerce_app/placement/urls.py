@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ordergroove.placement import views
+from bigcommerce_app.placement import views
 
 urlpatterns = [
     path("ordergroove/order-placement", views.order_placement, name="og-order-placement"),

@@ -9,7 +9,7 @@ import pytest
 
 from bigcommerce_app.inbox.services import inbound_event_process
 from bigcommerce_app.models import InboundEvent
-from tests.ordergroove.placement.conftest import authorization, post_placement
+from tests.bigcommerce_app.placement.conftest import authorization, post_placement
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from bigcommerce_app.models import Store
+from bigcommerce_app.models import OrderPlacement, Store
 from ordergroove.constants import RECURRING_ORDER_EXTERNAL_SOURCE
-from ordergroove.models import OrderPlacement
 
 
 def placement_for_bc_order(store: Store, bc_order_id: int) -> OrderPlacement | None:

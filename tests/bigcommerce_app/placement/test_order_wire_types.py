@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.ordergroove.placement.conftest import authorization, item_xml, post_placement
+from tests.bigcommerce_app.placement.conftest import authorization, item_xml, post_placement
 
 pytestmark = pytest.mark.django_db
 

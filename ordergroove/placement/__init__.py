@@ -1,1 +1,0 @@
-"""Ordergroove's recurring orders placed into BigCommerce (issue 7)."""
