@@ -153,8 +153,8 @@ def _address(customer: ET.Element, kind: str) -> Address:
                    zip=part("Zip"), country=part("Country"), phone=part("Phone"))
 
 
-def parse_order(body: bytes) -> PlacementOrder:
-    """Parse one order XML. Raises PlacementXMLError with a message fit for the ERROR answer."""
+def _root(body: bytes) -> ET.Element:
+    """The `<order>` element of a body parsed without DTDs, entities or external references."""
     if not body or not body.strip():
         raise PlacementXMLError("The request body is empty.")
     try:
@@ -165,18 +165,12 @@ def parse_order(body: bytes) -> PlacementOrder:
         raise PlacementXMLError(f"The request body is not well-formed XML: {exc}") from exc
     if root.tag != "order":
         raise PlacementXMLError(f"The root element must be <order>, not <{root.tag[:40]}>.")
-    head = root.find("head")
-    customer = root.find("customer")
-    items_node = root.find("items")
-    if head is None or customer is None or items_node is None:
-        raise PlacementXMLError("The order XML needs <head>, <customer> and <items>.")
-    og_order_id = _text(head, "orderOgId")
-    if not og_order_id or len(og_order_id) > 64:
-        raise PlacementXMLError("<orderOgId> is required (at most 64 characters).")
-    partner_id = _text(customer, "customerPartnerId")
-    if not partner_id:
-        raise PlacementXMLError("<customerPartnerId> is required.")
+    return root
 
+
+def _items(items_node: ET.Element, head: ET.Element) -> list[Item]:
+    """The order's `<item>`s, each with a quantity, a non-negative `finalPrice` and a product id or SKU; the
+    order's total (lines, shipping, tax) bounded."""
     items = []
     for node in items_node.findall("item"):
         qty = _qty(node)
@@ -196,21 +190,41 @@ def parse_order(body: bytes) -> PlacementOrder:
     line_total = sum((item.final_price for item in items), Decimal("0"))
     if line_total + abs(_decimal(head, "orderShipping")) + abs(_decimal(head, "orderSalesTax")) >= MONEY_MAX:
         raise PlacementXMLError(f"The order's total is not below {MONEY_MAX:,}.")
+    return items
 
-    incentives = []
+
+def _incentives(root: ET.Element) -> list[Incentive]:
     incentives_node = root.find("incentives")
-    if incentives_node is not None:
-        for node in list(incentives_node):
-            incentives.append(Incentive(target=_text(node, "target"), target_id=_text(node, "target_id"),
-                                        code=_text(node, "code")))
+    if incentives_node is None:
+        return []
+    return [Incentive(target=_text(node, "target"), target_id=_text(node, "target_id"), code=_text(node, "code"))
+            for node in list(incentives_node)]
 
-    flag: bool | None = None
+
+def _free_shipping_flag(head: ET.Element) -> bool | None:
+    """The first free-shipping element present decides; None when the order carries none."""
     for tag in FREE_SHIPPING_ELEMENTS:
         node = head.find(tag)
         if node is not None:
-            flag = (node.text or "").strip().lower() in TRUE_WORDS
-            break
+            return (node.text or "").strip().lower() in TRUE_WORDS
+    return None
 
+
+def parse_order(body: bytes) -> PlacementOrder:
+    """Parse one order XML. Raises PlacementXMLError with a message fit for the ERROR answer."""
+    root = _root(body)
+    head = root.find("head")
+    customer = root.find("customer")
+    items_node = root.find("items")
+    if head is None or customer is None or items_node is None:
+        raise PlacementXMLError("The order XML needs <head>, <customer> and <items>.")
+    og_order_id = _text(head, "orderOgId")
+    if not og_order_id or len(og_order_id) > 64:
+        raise PlacementXMLError("<orderOgId> is required (at most 64 characters).")
+    partner_id = _text(customer, "customerPartnerId")
+    if not partner_id:
+        raise PlacementXMLError("<customerPartnerId> is required.")
+    items = _items(items_node, head)
     return PlacementOrder(
         og_order_id=og_order_id, public_id=_text(head, "orderPublicId"), og_date=_text(head, "orderOgDate"),
         currency=_text(head, "orderCurrency").upper(), subtotal=_decimal(head, "orderSubtotalValue"),
@@ -218,11 +232,11 @@ def parse_order(body: bytes) -> PlacementOrder:
         discount=_decimal(head, "orderDiscount"), shipping=_decimal(head, "orderShipping"),
         total=_decimal(head, "orderTotalValue"), token_id=_text(head, "orderTokenId"),
         payment_method=_text(head, "orderPaymentMethod"), cc_type=_text(head, "orderCcType"),
-        free_shipping_flag=flag, customer_partner_id=partner_id, customer_email=_text(customer, "customerEmail"),
-        customer_first_name=_text(customer, "customerFirstName"),
+        free_shipping_flag=_free_shipping_flag(head), customer_partner_id=partner_id,
+        customer_email=_text(customer, "customerEmail"), customer_first_name=_text(customer, "customerFirstName"),
         customer_last_name=_text(customer, "customerLastName"),
         shipping_address=_address(customer, "Shipping"), billing_address=_address(customer, "Billing"),
-        items=items, incentives=incentives,
+        items=items, incentives=_incentives(root),
     )
 
 
