@@ -16,10 +16,6 @@ Public API: `sftp_check(feed_settings)` for the console's "Check connection", `s
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import io
 import logging
 import os
 import secrets
@@ -35,7 +31,28 @@ import paramiko
 from django.conf import settings
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from feeds.sftp_keys import (
+    RecordingRejectPolicy,
+    SftpAuthError,
+    SftpConfigError,
+    SftpConnectionError,
+    SftpError,
+    SftpHostKeyError,
+    SftpRemoteError,
+    host_key_fingerprint,
+    host_key_fingerprint_of_line,
+    host_key_line,
+    host_key_parse,
+    known_hosts_name,
+    private_key_parse,
+)
 from middleware.plumbing.outbound import OutboundRefused, outbound_connect
+
+# The SFTP client in one import: the errors and key helpers of feeds.sftp_keys are part of it.
+__all__ = ["DEFAULT_BACKOFF_SECONDS", "DEFAULT_UPLOAD_ATTEMPTS", "INCOMING_DIR", "SftpAuthError", "SftpCheckResult",
+           "SftpConfigError", "SftpConnectionError", "SftpError", "SftpHostKeyError", "SftpRemoteError", "SftpTarget",
+           "SftpUploadResult", "host_key_fingerprint", "host_key_fingerprint_of_line", "host_key_line",
+           "host_key_parse", "host_key_scan", "private_key_parse", "sftp_check", "sftp_session", "sftp_upload"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,83 +64,7 @@ DEFAULT_BACKOFF_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 60.0
 
 
-# --- Errors -----------------------------------------------------------------------------------------------
-
-class SftpError(Exception):
-    """The drop-off did not work. `transient` says whether trying again later may help."""
-
-    transient = False
-
-
-class SftpConfigError(SftpError):
-    """Settings are incomplete (no host, no username, no credential, malformed key)."""
-
-
-class SftpHostKeyError(SftpError):
-    """The server's host key is not the pinned one (or nothing is pinned). Carries the key the server
-    presented so that the console can show its fingerprint for the merchant to verify and pin."""
-
-    def __init__(self, message: str, *, presented_key: paramiko.PKey | None = None):
-        super().__init__(message)
-        self.presented_key = presented_key
-
-    @property
-    def fingerprint(self) -> str:
-        return host_key_fingerprint(self.presented_key) if self.presented_key else ""
-
-    @property
-    def host_key(self) -> str:
-        return host_key_line(self.presented_key) if self.presented_key else ""
-
-
-class SftpAuthError(SftpError):
-    """The server refused the username/password or key."""
-
-
-class SftpConnectionError(SftpError):
-    """No connection, a timeout, or the connection was lost (mid-upload included)."""
-
-    transient = True
-
-
-class SftpRemoteError(SftpError):
-    """The server answered an SFTP operation with an error (missing directory, permission denied...)."""
-
-
-# --- Host keys ----------------------------------------------------------------------------------------------
-
-def host_key_line(key: paramiko.PKey) -> str:
-    """OpenSSH public key form `"<type> <base64>"`, as stored in FeedSettings.sftp_host_key."""
-    return f"{key.get_name()} {key.get_base64()}"
-
-
-def host_key_fingerprint(key: paramiko.PKey) -> str:
-    """OpenSSH's `SHA256:<base64, unpadded>` fingerprint (what `ssh-keygen -lf` prints)."""
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
-
-
-def host_key_parse(line: str) -> paramiko.PKey:
-    """Parse `"<type> <base64>"` (a known_hosts line with a host name in front, or a trailing comment, is
-    accepted too, so a merchant may paste what `ssh-keyscan` printed)."""
-    parts = (line or "").split()
-    for index in range(len(parts) - 1):
-        key_type, data = parts[index], parts[index + 1]
-        if key_type.startswith(("ssh-", "ecdsa-", "sk-")):
-            try:
-                return paramiko.PKey.from_type_string(key_type, base64.b64decode(data, validate=True))
-            except (binascii.Error, ValueError, paramiko.SSHException) as exc:
-                raise SftpConfigError(f"The pinned host key is not a valid {key_type} key") from exc
-    raise SftpConfigError('The pinned host key must look like "ssh-ed25519 AAAA..." (OpenSSH public key form)')
-
-
-def host_key_fingerprint_of_line(line: str) -> str:
-    return host_key_fingerprint(host_key_parse(line))
-
-
-def _known_hosts_name(host: str, port: int) -> str:
-    return host if port == 22 else f"[{host}]:{port}"
-
+# --- Host key scan ------------------------------------------------------------------------------------------
 
 def host_key_scan(host: str, port: int = 22, *, timeout: float | None = None) -> paramiko.PKey:
     """Ask the server for its host key without authenticating (the console shows its fingerprint so the
@@ -144,34 +85,6 @@ def host_key_scan(host: str, port: int = 22, *, timeout: float | None = None) ->
         raise SftpConnectionError(f"{host}:{port} did not complete an SSH handshake: {exc}") from exc
     finally:
         _hang_up(transport)
-
-
-class _RecordingRejectPolicy(paramiko.RejectPolicy):
-    """RejectPolicy that keeps the refused key, so the error can show its fingerprint."""
-
-    def missing_host_key(self, client, hostname, key):
-        raise SftpHostKeyError(
-            f"No host key is pinned for {hostname}: the server presented {key.get_name()} "
-            f"{host_key_fingerprint(key)}. Verify this fingerprint with Ordergroove, then pin it.",
-            presented_key=key,
-        )
-
-
-# --- Credentials -----------------------------------------------------------------------------------------------
-
-_KEY_CLASSES = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
-
-
-def private_key_parse(text: str) -> paramiko.PKey:
-    """A private key pasted in the console (OpenSSH or PEM; Ed25519, ECDSA or RSA; no passphrase)."""
-    last: Exception | None = None
-    for key_class in _KEY_CLASSES:
-        try:
-            return key_class.from_private_key(io.StringIO(text.strip() + "\n"))
-        except (paramiko.SSHException, ValueError, TypeError) as exc:
-            last = exc
-    raise SftpConfigError("The SFTP private key could not be read (OpenSSH or PEM, Ed25519/ECDSA/RSA, "
-                          "without a passphrase)") from last
 
 
 # --- Connection -------------------------------------------------------------------------------------------------
@@ -205,6 +118,53 @@ def _target(feed_settings_or_target: Any) -> SftpTarget:
     return SftpTarget.from_settings(feed_settings_or_target)
 
 
+def _ssh_client(target: SftpTarget) -> paramiko.SSHClient:
+    client = paramiko.SSHClient()
+    # Never load ~/.ssh/known_hosts of the machine: the store's pin is the only trusted key.
+    if target.host_key:
+        pinned = host_key_parse(target.host_key)
+        client.get_host_keys().add(known_hosts_name(target.host, target.port), pinned.get_name(), pinned)
+    client.set_missing_host_key_policy(RecordingRejectPolicy())
+    return client
+
+
+def _socket(target: SftpTarget, timeout: float) -> socket.socket:
+    try:
+        return outbound_connect(target.host, target.port, timeout=timeout)
+    except OutboundRefused as exc:
+        raise SftpConfigError(str(exc)) from exc
+    except TimeoutError as exc:
+        raise SftpConnectionError(f"{target.host}:{target.port} did not answer within {timeout:g}s") from exc
+    except OSError as exc:
+        raise SftpConnectionError(f"Cannot connect to {target.host}:{target.port}: {exc}") from exc
+
+
+def _ssh_connect(client: paramiko.SSHClient, target: SftpTarget, sock: socket.socket, pkey: paramiko.PKey | None,
+                 timeout: float) -> None:
+    """Key exchange (the host key checked against the pin) and then authentication, each failure named."""
+    try:
+        # The socket goes to the address outbound_connect checked; the name is still what the pinned host
+        # key is looked up by.
+        client.connect(target.host, port=target.port, username=target.username, sock=sock,
+                       password=target.password or None, pkey=pkey, timeout=timeout,
+                       banner_timeout=timeout, auth_timeout=timeout, channel_timeout=timeout,
+                       allow_agent=False, look_for_keys=False)
+    except SftpHostKeyError:
+        raise
+    except paramiko.BadHostKeyException as exc:
+        raise SftpHostKeyError(
+            f"The host key of {target.host}:{target.port} does not match the pinned key: the server "
+            f"presented {exc.key.get_name()} {host_key_fingerprint(exc.key)}, the pinned key is "
+            f"{host_key_fingerprint(exc.expected_key)}. Nothing was sent. If Ordergroove changed the "
+            f"server's key, verify and pin the new one.", presented_key=exc.key) from exc
+    except paramiko.AuthenticationException as exc:
+        raise SftpAuthError(f"{target.label} refused the credentials: {exc}") from exc
+    except TimeoutError as exc:
+        raise SftpConnectionError(f"{target.host}:{target.port} did not answer within {timeout:g}s") from exc
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        raise SftpConnectionError(f"Cannot connect to {target.host}:{target.port}: {exc}") from exc
+
+
 @contextmanager
 def sftp_session(feed_settings: Any, *, timeout: float | None = None,
                  io_timeout: float | None = None) -> Iterator[paramiko.SFTPClient]:
@@ -219,43 +179,10 @@ def sftp_session(feed_settings: Any, *, timeout: float | None = None,
     pkey = private_key_parse(target.private_key) if target.private_key else None
     timeout = settings.SFTP_CONNECT_TIMEOUT if timeout is None else timeout
     io_timeout = getattr(settings, "SFTP_IO_TIMEOUT", 60.0) if io_timeout is None else io_timeout
-
-    client = paramiko.SSHClient()
-    # Never load ~/.ssh/known_hosts of the machine: the store's pin is the only trusted key.
-    if target.host_key:
-        pinned = host_key_parse(target.host_key)
-        client.get_host_keys().add(_known_hosts_name(target.host, target.port), pinned.get_name(), pinned)
-    client.set_missing_host_key_policy(_RecordingRejectPolicy())
+    client = _ssh_client(target)
+    sock = _socket(target, timeout)
     try:
-        sock = outbound_connect(target.host, target.port, timeout=timeout)
-    except OutboundRefused as exc:
-        raise SftpConfigError(str(exc)) from exc
-    except TimeoutError as exc:
-        raise SftpConnectionError(f"{target.host}:{target.port} did not answer within {timeout:g}s") from exc
-    except OSError as exc:
-        raise SftpConnectionError(f"Cannot connect to {target.host}:{target.port}: {exc}") from exc
-    try:
-        try:
-            # The socket goes to the address outbound_connect checked; the name is still what the pinned host
-            # key is looked up by.
-            client.connect(target.host, port=target.port, username=target.username, sock=sock,
-                           password=target.password or None, pkey=pkey, timeout=timeout,
-                           banner_timeout=timeout, auth_timeout=timeout, channel_timeout=timeout,
-                           allow_agent=False, look_for_keys=False)
-        except SftpHostKeyError:
-            raise
-        except paramiko.BadHostKeyException as exc:
-            raise SftpHostKeyError(
-                f"The host key of {target.host}:{target.port} does not match the pinned key: the server "
-                f"presented {exc.key.get_name()} {host_key_fingerprint(exc.key)}, the pinned key is "
-                f"{host_key_fingerprint(exc.expected_key)}. Nothing was sent. If Ordergroove changed the "
-                f"server's key, verify and pin the new one.", presented_key=exc.key) from exc
-        except paramiko.AuthenticationException as exc:
-            raise SftpAuthError(f"{target.label} refused the credentials: {exc}") from exc
-        except TimeoutError as exc:
-            raise SftpConnectionError(f"{target.host}:{target.port} did not answer within {timeout:g}s") from exc
-        except (OSError, EOFError, paramiko.SSHException) as exc:
-            raise SftpConnectionError(f"Cannot connect to {target.host}:{target.port}: {exc}") from exc
+        _ssh_connect(client, target, sock, pkey, timeout)
         try:
             sftp = client.open_sftp()
         except (OSError, EOFError, paramiko.SSHException) as exc:

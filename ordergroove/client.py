@@ -1,35 +1,13 @@
-"""The Ordergroove client: the ONLY module that builds Ordergroove requests (URLs, headers, bodies).
+"""The Ordergroove client: the ONLY module that builds Ordergroove requests (URLs, headers, signatures; the
+bodies' shapes come from `ordergroove.request_bodies`) and sends them.
 
 Contract (other apps code against exactly this):
 
-``classify(status: int | None) -> Outcome`` — DECISIONS §3.13, expressed once for every caller:
-
-    ============================  ==============  ==========================================================
-    HTTP status                   Outcome         what the caller does
-    ============================  ==============  ==========================================================
-    200, 201, 202, 204, 206       SUCCESS         done (202 on purchase_post_status = still pending)
-    207                           PARTIAL         done, and alert (some subscriptions failed)
-    409                           DUPLICATE       already received = success; never re-send with a new id
-    429                           RATE_LIMITED    retry after ``retry_after`` seconds
-    400, 401, 403, other 4xx/3xx  FAILED          fail at once, keep the response; alert on 400/401/403
-    5xx, None (timeout/no answer) RETRY           3 tries within 10 min, then +24 h, then failed
-    ============================  ==============  ==========================================================
-
-``Outcome`` (enum): SUCCESS, DUPLICATE, PARTIAL, FAILED, RETRY, RATE_LIMITED.
-
-``OrdergrooveResponse`` (dataclass) — what every call returns; calls NEVER raise for HTTP statuses or transport
-errors (only for programming errors such as a missing hash key, raised as ``OrdergrooveError`` with no status):
-    ``status`` (int | None: None = no answer), ``body`` (str, at most 10 000 chars), ``data`` (parsed JSON or None),
-    ``outcome`` (Outcome), ``duration_ms``, ``request_summary`` (method, url, headers and body with every secret
-    masked: safe to store), ``error`` (human message, "" on success), ``retry_after`` (seconds or None),
-    ``auth_scope`` ("customer" = JSON authorization header, "application" = x-api-key, "body" = ts/sig inside the
-    body), ``transliterated_fields`` (dotted paths whose non-ASCII text was transliterated, DECISIONS §3.15),
-    ``held_back`` (True = not sent: no slot of the allowance within ``max_wait``).
-    Properties: ``ok`` (SUCCESS/DUPLICATE/PARTIAL), ``pending`` (HTTP 202), ``should_alert`` (PARTIAL or
-    400/401/403), ``subs_req_id``. ``raise_for_outcome()`` raises ``OrdergrooveError`` unless ``ok``.
-
-``OrdergrooveError(middleware.plumbing.http.VendorError)``: ``vendor = "Ordergroove"``; keeps ``status``, ``body``,
-``headers``, ``kind`` and ``response`` (the OrdergrooveResponse, when there is one).
+``Outcome``, ``classify``, ``OrdergrooveResponse`` and ``OrdergrooveError`` are described (and defined) in
+``ordergroove/responses.py``; the request bodies' shapes and their helpers (``encode_uri_component``,
+``to_ascii``, ``card_type_code``, ``CARD_TYPES``) in ``ordergroove/request_bodies.py``. This module exports
+those names too, and is the one that builds Ordergroove's URLs and headers, signs, books the allowance, sends
+and turns every answer (or its absence) into an ``OrdergrooveResponse``.
 
 ``OrdergrooveClient(og_settings, *, timeout=None, max_wait=None)`` — one per ``OrdergrooveSettings`` row
 (per-store base URLs, staging or production; ``settings.ORDERGROOVE_TIMEOUT`` = 5 s on every call). Every call
@@ -67,178 +45,42 @@ ask again. ``purchase_post``, ``customer``, ``live_subscriptions`` and ``check_c
   this customer's); ``data["results"]``.
 - ``check_connection()``: a signed read (``customer`` of a probe id). 200/404 mean Ordergroove accepted the merchant
   id and hash key → SUCCESS; 401/403 → FAILED with "check the merchant ID and hash key"; no answer → RETRY.
-
-Module helpers: ``encode_uri_component(s)`` (JavaScript semantics), ``to_ascii(obj) -> (obj, changed_paths)``,
-``card_type_code(value) -> str``.
 """
 
 from __future__ import annotations
 
-import copy
 import email.utils
-import enum
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from anyascii import anyascii
 from django.conf import settings
 
-from middleware.plumbing.http import VendorError, send
+from middleware.plumbing.http import send
 from ordergroove import allowance, crypto, signatures
 from ordergroove.allowance import Priority
+from ordergroove.request_bodies import (
+    CARD_TYPES,
+    card_type_code,
+    create_request_body,
+    encode_uri_component,
+    mask,
+    to_ascii,
+    update_request_body,
+)
+from ordergroove.responses import OrdergrooveError, OrdergrooveResponse, Outcome, classify
+
+# The client's contract in one import (callers need not know which module defines a name).
+__all__ = ["CARD_TYPES", "OrdergrooveClient", "OrdergrooveError", "OrdergrooveResponse", "Outcome", "card_type_code",
+           "classify", "encode_uri_component", "retry_after_seconds", "to_ascii"]
 
 logger = logging.getLogger(__name__)
 
 BODY_KEEP_CHARS = 10_000
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 CONNECTION_PROBE_ID = "bc-og-connection-check"
-
-# R-CCT; DECISIONS §3.4 (1-4); G-SFCC / G-M2 brand names.
-CARD_TYPES = {
-    "1": "1", "VISA": "1", "VI": "1",
-    "2": "2", "MASTERCARD": "2", "MASTER": "2", "MC": "2",
-    "3": "3", "AMEX": "3", "AMERICAN EXPRESS": "3", "AMERICAN_EXPRESS": "3", "AE": "3",
-    "4": "4", "DISCOVER": "4", "DI": "4",
-    "5": "5", "DINERS": "5", "DINERS CLUB": "5", "DINERS_CLUB": "5",
-    "6": "6", "JCB": "6",
-}
-
-
-class Outcome(enum.Enum):
-    SUCCESS = "success"
-    DUPLICATE = "duplicate"
-    PARTIAL = "partial"
-    FAILED = "failed"
-    RETRY = "retry"
-    RATE_LIMITED = "rate_limited"
-
-
-def classify(status: int | None) -> Outcome:
-    """DECISIONS §3.13 in one place."""
-    if status is None or status >= 500:
-        return Outcome.RETRY
-    if status == 207:
-        return Outcome.PARTIAL
-    if 200 <= status < 300:
-        return Outcome.SUCCESS
-    if status == 409:
-        return Outcome.DUPLICATE
-    if status == 429:
-        return Outcome.RATE_LIMITED
-    return Outcome.FAILED
-
-
-class OrdergrooveError(VendorError):
-    vendor = "Ordergroove"
-
-    def __init__(self, message: str, *, response: OrdergrooveResponse | None = None, **kwargs):
-        super().__init__(message, **kwargs)
-        self.response = response
-
-
-@dataclass
-class OrdergrooveResponse:
-    status: int | None
-    body: str
-    data: Any
-    outcome: Outcome
-    duration_ms: int
-    request_summary: dict
-    error: str = ""
-    retry_after: float | None = None
-    auth_scope: str = ""
-    transliterated_fields: list[str] = field(default_factory=list)
-    # Not sent: the service's own allowance had no slot within the wait bound (`retry_after` = when to ask again).
-    held_back: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in (Outcome.SUCCESS, Outcome.DUPLICATE, Outcome.PARTIAL)
-
-    @property
-    def pending(self) -> bool:
-        return self.status == 202
-
-    @property
-    def should_alert(self) -> bool:
-        return self.outcome is Outcome.PARTIAL or (self.outcome is Outcome.FAILED and self.status in (400, 401, 403))
-
-    @property
-    def subs_req_id(self) -> str | None:
-        if isinstance(self.data, dict) and self.data.get("subs_req_id"):
-            return str(self.data["subs_req_id"])
-        return None
-
-    def raise_for_outcome(self) -> OrdergrooveResponse:
-        if self.ok:
-            return self
-        kind = "http" if self.status is not None else ("timeout" if "did not answer" in self.error else "unavailable")
-        raise OrdergrooveError(self.error or f"Ordergroove answered {self.status}", status=self.status,
-                               body=self.body, kind=kind, response=self)
-
-
-# --- Encoding helpers ----------------------------------------------------------------------------------------
-
-def encode_uri_component(value: str) -> str:
-    """JavaScript's encodeURIComponent: everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ) is escaped (UTF-8)."""
-    return quote(value, safe="-_.!~*'()")
-
-
-def json_stringify(value: Any) -> str:
-    """JSON.stringify's output for plain data: no spaces, non-ASCII kept as is (we send ASCII anyway)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def to_ascii(value: Any, path: str = "") -> tuple[Any, list[str]]:
-    """Transliterate every string (DECISIONS §3.15: Ordergroove accepts ASCII only). Returns the new value and
-    the dotted paths that changed, so callers can record that it happened."""
-    changed: list[str] = []
-    if isinstance(value, str):
-        if value.isascii():
-            return value, changed
-        return anyascii(value), [path or "."]
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            out[key], sub = to_ascii(item, f"{path}.{key}" if path else str(key))
-            changed.extend(sub)
-        return out, changed
-    if isinstance(value, list | tuple):
-        items = []
-        for index, item in enumerate(value):
-            new, sub = to_ascii(item, f"{path}[{index}]")
-            items.append(new)
-            changed.extend(sub)
-        return items, changed
-    return value, changed
-
-
-def card_type_code(value: Any) -> str:
-    key = str(value or "").strip().upper()
-    if key not in CARD_TYPES:
-        raise OrdergrooveError(f"Unknown card type {value!r} for Ordergroove")
-    return CARD_TYPES[key]
-
-
-def _url_encode_strings(value: Any) -> Any:
-    """Seed 000: each string inside update_request is URL-encoded on its own (numbers and booleans are not)."""
-    if isinstance(value, str):
-        return encode_uri_component(value)
-    if isinstance(value, dict):
-        return {k: _url_encode_strings(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_url_encode_strings(v) for v in value]
-    return value
-
-
-def _mask(value: str | None) -> str:
-    if not value:
-        return ""
-    return f"***{value[-4:]}" if len(value) >= 12 else "***"
 
 
 def retry_after_seconds(headers) -> float:
@@ -372,12 +214,12 @@ class OrdergrooveClient:
             if key.lower() == "authorization":
                 try:
                     parsed = json.loads(value)
-                    parsed["sig"] = _mask(parsed.get("sig"))
+                    parsed["sig"] = mask(parsed.get("sig"))
                     out[key] = json.dumps(parsed)
                 except (ValueError, TypeError, AttributeError):
                     out[key] = "***"
             elif key.lower() == "x-api-key":
-                out[key] = _mask(value)
+                out[key] = mask(value)
             else:
                 out[key] = value
         return out
@@ -385,22 +227,12 @@ class OrdergrooveClient:
     # Operations -----------------------------------------------------------------------------------------------
     def purchase_post(self, payload: dict, *, sig_field: str | int) -> OrdergrooveResponse:
         self._require_signing()
-        body_obj, changed = to_ascii(payload)  # a new structure: the caller's payload is left untouched
-        if "merchant_id" not in body_obj:
-            body_obj = {"merchant_id": self.merchant_id, **body_obj}
-        payment = body_obj.get("payment")
-        if isinstance(payment, dict):
-            for name in ("cc_exp_date", "cc_holder", "cc_number"):
-                if payment.get(name):
-                    payment[name] = self._encrypt_once(str(payment[name]))
-            if payment.get("cc_type") not in (None, ""):
-                payment["cc_type"] = card_type_code(payment["cc_type"])
-        body = "create_request=" + encode_uri_component(json_stringify(body_obj))
+        body, summary, changed = create_request_body(payload, merchant_id=self.merchant_id,
+                                                     encrypt=self._encrypt_once)
         headers = {**self._customer_scope(str(sig_field)), "Content-Type": "application/json",
                    "Accept": "application/json"}
-        return self._exchange("POST", self.subscription_api_url, headers=headers, body=body.encode("ascii"),
-                              summary_body={"create_request": _masked_payload(body_obj)}, auth_scope="customer",
-                              transliterated=changed)
+        return self._exchange("POST", self.subscription_api_url, headers=headers, body=body, summary_body=summary,
+                              auth_scope="customer", transliterated=changed)
 
     def purchase_post_status(self, subs_req_id: str, *, sig_field: str | int | None = None) -> OrdergrooveResponse:
         url = f"{self.sc_base_url}/subscription/{quote(str(subs_req_id), safe='')}/response"
@@ -430,31 +262,13 @@ class OrdergrooveClient:
 
     def update_payment_default(self, merchant_user_id: str | int, payment: dict) -> OrdergrooveResponse:
         self._require_signing()
-        plain, changed = to_ascii(copy.deepcopy(payment))
-        out: dict[str, Any] = {}
-        for key in ("label", "payment_method", "card_type", "cc_exp_date", "cc_last_4", "cc_holder", "token_id"):
-            if plain.get(key) in (None, ""):
-                continue
-            value = str(plain[key])
-            if key == "card_type":
-                value = card_type_code(value)
-            elif key in ("cc_exp_date", "cc_last_4", "cc_holder"):
-                value = self._encrypt_once(value)
-            out[key] = value
-        if plain.get("billing"):
-            out["billing"] = {k: str(v) for k, v in plain["billing"].items() if v not in (None, "")}
-        ts, sig = signatures.sign(str(merchant_user_id), self._hash_key)
-        request_obj = {"merchant_id": self.merchant_id,
-                       "user": {"user_id": str(merchant_user_id), "ts": str(ts), "sig": sig},
-                       "payment": out}
-        body = "update_request=" + json.dumps(_url_encode_strings(request_obj), separators=(",", ":"))
+        ts, sig = signatures.sign(str(merchant_user_id), self._hash_key)  # ts/sig travel inside the body
+        body, summary, changed = update_request_body(payment, merchant_id=self.merchant_id,
+                                                     user_id=str(merchant_user_id), ts=ts, sig=sig,
+                                                     encrypt=self._encrypt_once)
         url = f"{self.legacy_api_url}/customer/update_payment_default"
-        summary_obj = copy.deepcopy(request_obj)
-        summary_obj["user"]["sig"] = _mask(sig)
-        summary_obj["payment"] = _masked_payload({"payment": out})["payment"]
-        result = self._exchange("POST", url, headers={"Content-Type": "application/json"},
-                                body=body.encode("ascii"), summary_body={"update_request": summary_obj},
-                                auth_scope="body", transliterated=["payment." + p for p in changed],
+        result = self._exchange("POST", url, headers={"Content-Type": "application/json"}, body=body,
+                                summary_body=summary, auth_scope="body", transliterated=changed,
                                 priority=Priority.BACKGROUND)
         if result.status is not None:
             text = result.body.strip()
@@ -489,13 +303,3 @@ class OrdergrooveClient:
         if crypto.is_aes_ciphertext(value, self._hash_key):
             return value
         return crypto.aes_encrypt(value, self._hash_key)
-
-
-def _masked_payload(obj: dict) -> dict:
-    """A copy safe to store: the stored-instrument token shows only its end. Only `payment` is copied (the rest is
-    shared with `obj`, which callers no longer change; a deep copy cost a purchase post ~0.3 ms)."""
-    masked = dict(obj)
-    payment = masked.get("payment")
-    if isinstance(payment, dict) and payment.get("token_id"):
-        masked["payment"] = {**payment, "token_id": _mask(str(payment["token_id"]))}
-    return masked
