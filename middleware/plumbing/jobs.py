@@ -100,8 +100,14 @@ def enqueue_or_mark_due(task, object_id: int, *, pending: QuerySet, what: str) -
 
 
 def task_named(name: str):
-    """The registered Celery task `name` (the project's app): enqueue by name, import no tasks module."""
-    return current_app.tasks[name]
+    """The registered Celery task `name` (the project's app): enqueue by name, import no tasks module.
+
+    A worker imports every app's tasks module at boot; a web process imports them here, the first time a name
+    is not registered yet (Celery's own autodiscovery, as the worker runs it)."""
+    tasks = current_app.tasks
+    if name not in tasks:
+        current_app.loader.import_default_modules()
+    return tasks[name]
 
 
 class DurableJob(models.Model):
