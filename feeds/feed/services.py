@@ -1,48 +1,35 @@
-"""Writes of the product feed: request and execute runs, the schedule tick, the staleness alert, host key pins.
+"""Writes of the product feed's runs: request and execute runs, the schedule and incremental ticks, the
+staleness alert.
 
-A run reads the category trees, then walks the catalog page by page, writing the product feed and the
-categories feed's product links as it goes (two local temporary files: memory stays flat whatever the catalog
-size, and an upload retry does not re-read the catalog), then uploads both files to the store's SFTP
-`/incoming/` (feeds.sftp: pinned host key, temp name then rename).
+A run builds both feed files in a temporary directory (feeds.feed.building: the category trees, then the
+catalog page by page), then uploads them to the store's SFTP `/incoming/` (feeds.sftp: pinned host key, temp
+name then rename; the pin itself is feeds.feed.host_keys).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import queue
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from bigcommerce_app.client import (
-    MAX_PAGE_SIZE,
-    BigCommerceClient,
-    BigCommerceError,
-    BigCommerceUnauthorized,
-    client_for_store,
-)
+from bigcommerce_app.client import BigCommerceError, client_for_store
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import alert_raise, alert_resolve, audit
 from feeds import sftp
-from feeds.feed import categories as cat_xml
 from feeds.feed import scheduling, selectors
-from feeds.feed import xml_feed as xf
-from feeds.models import FeedRun, FeedSettings, ProductSubscriptionSetting
+from feeds.feed.building import FeedBuild, feed_build
+from feeds.models import FeedRun, FeedSettings
 
 logger = logging.getLogger(__name__)
 
-PRODUCT_INCLUDE = "variants,primary_image"
 # A slot is run by a tick within this long after it; older slots are not replayed (the staleness alert speaks).
 SCHEDULE_GRACE = timedelta(seconds=getattr(settings, "FEED_SCHEDULE_GRACE_SECONDS", 15 * 60))
 # A running run whose worker has not reported for this long is considered lost.
@@ -57,7 +44,6 @@ RUN_REQUEUE_AFTER = timedelta(seconds=getattr(settings, "FEED_RUN_REQUEUE_SECOND
 # product webhook, and at the latest this long after the first one (a store edited all day still gets runs).
 INCREMENTAL_QUIET = timedelta(seconds=getattr(settings, "FEED_INCREMENTAL_QUIET_SECONDS", 5 * 60))
 INCREMENTAL_MAX_WAIT = timedelta(seconds=getattr(settings, "FEED_INCREMENTAL_MAX_WAIT_SECONDS", 60 * 60))
-MAX_WARNINGS = 50
 ALERT_FAILED = "feed_failed"
 ALERT_STALE = "feed_stale"
 
@@ -202,181 +188,6 @@ def feed_staleness_check(*, now: datetime | None = None) -> list[Store]:
 
 # --- Executing a run ------------------------------------------------------------------------------------------
 
-@dataclass
-class FeedBuild:
-    products_path: Path
-    categories_path: Path
-    catalog_read: int = 0
-    products: int = 0
-    categories: int = 0
-    bytes: int = 0
-    categories_bytes: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-
-def storefront_url(client: BigCommerceClient) -> str:
-    info = client.store_information()
-    url = info.get("secure_url") or (f"https://{info['domain']}" if info.get("domain") else "")
-    return str(url).rstrip("/")
-
-
-def feed_build(store: Store, client: BigCommerceClient, directory: Path, identity: selectors.FeedIdentity, *,
-               on_page: Callable[[FeedBuild, int | None], None] | None = None,
-               on_phase: Callable[[str], None] | None = None, page_size: int = MAX_PAGE_SIZE) -> FeedBuild:
-    """Write both feeds into `directory`, streaming the catalog one page at a time. The pages are fetched on a
-    thread of their own (_CatalogPages), so writing one page overlaps fetching the next ones, and the first
-    page is already on its way while the store's URL and category trees are read."""
-    build = FeedBuild(products_path=directory / identity.products_file,
-                      categories_path=directory / identity.categories_file)
-    with _CatalogPages(client, page_size) as pages:
-        base_url = storefront_url(client)
-        ctx = xf.FeedContext(storefront_url=base_url, incentive_group=identity.incentive_group)
-        if on_phase:
-            on_phase(FeedRun.Phase.CATEGORIES)
-        with build.products_path.open("wb") as products_out, build.categories_path.open("wb") as categories_out:
-            def out(data: str) -> None:
-                encoded = data.encode("utf-8")
-                products_out.write(encoded)
-                build.bytes += len(encoded)
-
-            def cat_out(data: str) -> None:
-                encoded = data.encode("utf-8")
-                categories_out.write(encoded)
-                build.categories_bytes += len(encoded)
-
-            known: set[int] = set()
-            cat_out(cat_xml.categories_open())
-            for tree in client.category_trees():
-                nodes = client.tree_categories(int(tree["id"]))
-                for category in cat_xml.flatten_tree(int(tree["id"]), nodes, base_url):
-                    if category.category_id in known:
-                        continue
-                    known.add(category.category_id)
-                    cat_out(cat_xml.category_xml(category))
-                    build.categories += 1
-            cat_out(cat_xml.links_open())
-
-            if on_phase:
-                on_phase(FeedRun.Phase.CATALOG)
-            out(xf.products_open())
-            for body in pages:
-                rows = body.get("data") or []
-                pagination = (body.get("meta") or {}).get("pagination") or {}
-                product_settings = _settings_for(store, xf.product_ids_of(rows))
-                products_xml, links_xml = [], []
-                for product in rows:
-                    entry = xf.product_entries(product, product_settings.get(int(product["id"])), ctx)
-                    products_xml.append(entry.xml)
-                    build.products += entry.entries
-                    if entry.warnings and len(build.warnings) < MAX_WARNINGS:
-                        build.warnings.extend(entry.warnings[:MAX_WARNINGS - len(build.warnings)])
-                    links = cat_xml.product_links_xml(entry.og_product_ids, product.get("categories") or [], known)
-                    if links:
-                        links_xml.append(links)
-                # One write per page and file: few system calls, so few GIL hand-overs with the page thread.
-                out("".join(products_xml))
-                cat_out("".join(links_xml))
-                build.catalog_read += len(rows)
-                total = pagination.get("total")
-                if on_page:
-                    on_page(build, int(total) if total is not None else None)
-            out(xf.products_close())
-            cat_out(cat_xml.categories_close())
-    return build
-
-
-def _settings_for(store: Store, product_ids: list[int]) -> dict[int, xf.ProductSetting]:
-    """The CSV rows of one page's products: one query, plain values. Written as SQL because this runs once per
-    catalog page on the run's busy thread, and the ORM's query building and per-value converters cost more than
-    the query itself. `frequencies` arrives as JSON text (Django has both SQLite and psycopg load jsonb as
-    text); booleans as 0/1 on SQLite."""
-    if not product_ids:
-        return {}
-    meta, quote = ProductSubscriptionSetting._meta, connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column)
-                        for name in ("bc_product_id", "autoship_eligible", "discontinued", "frequencies"))
-    # Identifiers from the model, every value a parameter.
-    sql = (f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.get_field('store').column)} = %s "  # noqa: S608
-           f"AND {quote(meta.get_field('bc_product_id').column)} IN ({', '.join(['%s'] * len(product_ids))})")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [store.pk, *(int(pid) for pid in product_ids)])
-        rows = cursor.fetchall()
-    return {int(pid): xf.ProductSetting.from_values(
-                eligible, discontinued, json.loads(frequencies) if isinstance(frequencies, str) else frequencies)
-            for pid, eligible, discontinued, frequencies in rows}
-
-
-@dataclass
-class _PageFailed:
-    error: BaseException
-
-
-class _CatalogPages:
-    """The catalog's pages in order, fetched by a thread of their own ahead of the caller, so a feed run takes
-    about max(paging, writing) instead of their sum.
-
-    - At most `depth` fetched pages wait for the caller: memory stays flat whatever the catalog size.
-    - The thread walks the pages like any catalog walk: one page request at a time, the same requests.
-    - A page that fails is raised in the caller's thread in its place, after the pages before it have been
-      handed over, as a one-thread walk would have met it; nothing after it is fetched. The thread touches no
-      database: a 401's hook (the store needs re-authorization) runs in the caller's thread when the error
-      reaches it.
-    - Leaving the block early (the caller failed) stops the thread before returning.
-    """
-
-    _DONE = object()
-
-    def __init__(self, client: BigCommerceClient, page_size: int, depth: int = 2):
-        self._client = client
-        self._page_size = page_size
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._walk, args=(client.for_worker_thread(),),
-                                        name="feed-catalog-pages", daemon=True)
-
-    def __enter__(self) -> _CatalogPages:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def __iter__(self) -> Iterator[dict]:
-        while (item := self._queue.get()) is not self._DONE:
-            if isinstance(item, _PageFailed):
-                if isinstance(item.error, BigCommerceUnauthorized):
-                    self._client.report_unauthorized()
-                raise item.error
-            yield item
-
-    def _walk(self, client: BigCommerceClient) -> None:
-        page = 1
-        try:
-            while True:
-                body = client.products_page(page, include=PRODUCT_INCLUDE, limit=self._page_size)
-                if not self._hand_over(body):
-                    return
-                rows = body.get("data") or []
-                total_pages = ((body.get("meta") or {}).get("pagination") or {}).get("total_pages")
-                if not rows or total_pages is None or page >= int(total_pages):
-                    break
-                page += 1
-        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
-            self._hand_over(_PageFailed(exc))
-            return
-        self._hand_over(self._DONE)
-
-    def _hand_over(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-
 def _check_ready(store: Store, fs: FeedSettings, identity: selectors.FeedIdentity) -> None:
     if not store.is_installed:
         raise FeedConfigError("The app is not installed on this store (or needs re-authorization).")
@@ -466,64 +277,3 @@ def _fail(run: FeedRun, message: str) -> None:
                                              heartbeat_at=timezone.now(), error=message[:4000])
     alert_raise(run.store, ALERT_FAILED, f"The product feed run failed: {message}", dedupe_key=ALERT_FAILED,
                 detail={"run_id": run.pk})
-
-
-# --- Host key pinning -----------------------------------------------------------------------------------------------
-
-@dataclass
-class HostKeyView:
-    host: str
-    port: int
-    pinned: str  # OpenSSH form, "" when nothing is pinned
-    pinned_fingerprint: str
-    presented: str = ""  # what the server shows now (after a scan)
-    presented_fingerprint: str = ""
-    error: str = ""
-
-    @property
-    def matches(self) -> bool:
-        return bool(self.pinned_fingerprint) and self.pinned_fingerprint == self.presented_fingerprint
-
-    def as_dict(self) -> dict:
-        return {"host": self.host, "port": self.port, "pinned": self.pinned,
-                "pinned_fingerprint": self.pinned_fingerprint, "presented": self.presented,
-                "presented_fingerprint": self.presented_fingerprint, "matches": self.matches, "error": self.error}
-
-
-def host_key_view(fs: FeedSettings, *, scan: bool = False) -> HostKeyView:
-    pinned_fp = ""
-    if fs.sftp_host_key:
-        try:
-            pinned_fp = sftp.host_key_fingerprint_of_line(fs.sftp_host_key)
-        except sftp.SftpConfigError as exc:
-            pinned_fp = f"(invalid: {exc})"
-    view = HostKeyView(host=fs.sftp_host, port=fs.sftp_port, pinned=fs.sftp_host_key, pinned_fingerprint=pinned_fp)
-    if scan:
-        if not fs.sftp_host:
-            view.error = "No SFTP server is configured."
-            return view
-        try:
-            key = sftp.host_key_scan(fs.sftp_host, fs.sftp_port)
-            view.presented, view.presented_fingerprint = sftp.host_key_line(key), sftp.host_key_fingerprint(key)
-        except sftp.SftpError as exc:
-            view.error = str(exc)
-    return view
-
-
-def host_key_pin(fs: FeedSettings, *, fingerprint: str, actor: str = "") -> HostKeyView:
-    """Pin the key the server presents now, but only if it is the one the merchant saw and approved (its
-    fingerprint): a key swapped between showing and pinning is refused."""
-    fingerprint = (fingerprint or "").strip()
-    if not fingerprint:
-        raise sftp.SftpConfigError("Give the fingerprint you verified (SHA256:...).")
-    key = sftp.host_key_scan(fs.sftp_host, fs.sftp_port)
-    presented = sftp.host_key_fingerprint(key)
-    if presented != fingerprint:
-        raise sftp.SftpHostKeyError(f"The server now presents {presented}, not the fingerprint you approved "
-                                    f"({fingerprint}). Nothing was pinned.", presented_key=key)
-    previous = fs.sftp_host_key
-    fs.sftp_host_key = sftp.host_key_line(key)
-    fs.save(update_fields=["sftp_host_key", "updated_at"])
-    audit(fs.store, "sftp_host_key_pinned", actor=actor, fingerprint=presented,
-          previous=sftp.host_key_fingerprint_of_line(previous) if previous else "")
-    return host_key_view(fs)

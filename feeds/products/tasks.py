@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from feeds.products import services
+from feeds.products import imports, services
 
 
 @shared_task(name="feeds.product_export_run", acks_late=True)
@@ -23,9 +23,9 @@ def product_settings_import_check(import_id: int) -> str:
     """A large import's live catalog check and its decision. Its own time limit: at BigCommerce's 10 products
     a call and a store's rate limit, thousands of subscription products take minutes, not the default limit."""
     try:
-        record = services.product_settings_import_check(import_id)
+        record = imports.product_settings_import_check(import_id)
     except SoftTimeLimitExceeded:  # whatever was being applied rolled back with its transaction
-        record = services.product_settings_import_reject(
+        record = imports.product_settings_import_reject(
             import_id, "The check against the BigCommerce catalog took longer than 30 minutes; nothing was "
                        "applied — try again later, or import the file in parts.")
     return record.status if record is not None else "already decided"

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from celery import signature
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,6 +26,9 @@ from ordergroove.models import OrdergrooveEvent, OrdergrooveSettings
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "Ordergroove-Signature"
+# The worker's processing of one event (ordergroove.events.tasks), sent by its registered name: the tasks module
+# calls this one.
+PROCESS_TASK = "ordergroove.og_event_process"
 # Placement outcomes the merchant must see (issue 7): rejected or erroring recurring orders.
 ALERT_EVENT_TYPES = {
     "order.reject": ("error", "Ordergroove rejected recurring order {order}: {message}"),
@@ -169,10 +173,8 @@ def og_event_receive(*, body: bytes, signature_header: str | None, store_hash: s
 
 
 def _enqueue(event_pk: int) -> None:
-    from ordergroove.events.tasks import og_event_process_task
-
     try:
-        og_event_process_task.delay(event_pk)
+        signature(PROCESS_TASK).delay(event_pk)
     except Exception:  # noqa: BLE001 - broker down: the periodic sweep processes the event later
         logger.warning("Queueing Ordergroove event %s failed; the sweep will process it", event_pk)
 

@@ -132,7 +132,7 @@ def test_in_the_upload_request_a_bigcommerce_error_rejects_at_once(console_api, 
 def test_a_check_given_up_is_rejected_once_and_changes_nothing(console_api, catalog, store,
                                                                django_capture_on_commit_callbacks):
     """What the task does when its 30-minute soft limit interrupts the check (feeds/products/tasks.py)."""
-    from feeds.products.services import product_settings_import_reject
+    from feeds.products.imports import product_settings_import_reject
 
     queued = _queue(console_api, _good_rows(), django_capture_on_commit_callbacks)
     record = product_settings_import_reject(queued["id"], "The check took longer than 30 minutes")
