@@ -39,7 +39,7 @@ from bigcommerce_app.inbox.relay import relay
 from bigcommerce_app.models import InboundEvent, Store
 from middleware.plumbing.group_commit import GroupCommit
 from middleware.plumbing.http import VendorError
-from middleware.plumbing.queueing import enqueue_or_mark_due
+from middleware.plumbing.jobs import enqueue_or_mark_due
 
 logger = logging.getLogger(__name__)
 

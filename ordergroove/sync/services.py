@@ -30,7 +30,7 @@ from bigcommerce_app.inbox.services import EventDeferred, EventSkipped, bulk_rep
 from bigcommerce_app.models import InboundEvent, Store
 from bigcommerce_app.services import alert_raise, alert_resolve
 from feeds.models import ProductSubscriptionSetting
-from middleware.plumbing.queueing import enqueue_or_mark_due
+from middleware.plumbing.jobs import enqueue_or_mark_due
 from ordergroove import allowance
 from ordergroove.client import OrdergrooveClient, OrdergrooveError, OrdergrooveResponse, Outcome
 from ordergroove.constants import RECURRING_ORDER_EXTERNAL_SOURCE
