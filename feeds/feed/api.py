@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from bigcommerce_app.console_auth import ConsoleTokenAuthentication
 from feeds import sftp
-from feeds.feed import host_keys, selectors, services, tasks
+from feeds.feed import host_keys, selectors, services
 from feeds.models import FeedRun
 
 
@@ -52,7 +52,7 @@ class FeedRunsAPI(ConsoleAPIView):
             if exc.active:
                 body["active_run"] = selectors.run_as_dict(exc.active)
             return Response(body, status=status.HTTP_409_CONFLICT)
-        tasks.feed_run_enqueue(run.pk)
+        services.feed_run_enqueue(run)
         return Response(selectors.run_as_dict(run), status=status.HTTP_202_ACCEPTED)
 
 

@@ -32,14 +32,8 @@ logger = logging.getLogger(__name__)
 
 # A slot is run by a tick within this long after it; older slots are not replayed (the staleness alert speaks).
 SCHEDULE_GRACE = timedelta(seconds=getattr(settings, "FEED_SCHEDULE_GRACE_SECONDS", 15 * 60))
-# A running run whose worker has not reported for this long is considered lost.
-RUN_HEARTBEAT_TIMEOUT = timedelta(seconds=getattr(settings, "FEED_RUN_HEARTBEAT_TIMEOUT_SECONDS", 10 * 60))
 # A queued run no worker picked up for this long is failed so that the store can run again.
 RUN_QUEUE_TIMEOUT = timedelta(seconds=getattr(settings, "FEED_RUN_QUEUE_TIMEOUT_SECONDS", 30 * 60))
-# A queued run still unclaimed this long after it was requested lost its message (broker restart, or the worker
-# that took it died or failed before claiming): beat's tick sends it again. Claiming is one conditional UPDATE,
-# so a second message for a run that was only waiting behind others does nothing.
-RUN_REQUEUE_AFTER = timedelta(seconds=getattr(settings, "FEED_RUN_REQUEUE_SECONDS", 120))
 # Incremental updates (issue 6 part 5): a run starts once the catalog has been quiet this long after the last
 # product webhook, and at the latest this long after the first one (a store edited all day still gets runs).
 INCREMENTAL_QUIET = timedelta(seconds=getattr(settings, "FEED_INCREMENTAL_QUIET_SECONDS", 5 * 60))
@@ -63,30 +57,39 @@ class FeedConfigError(Exception):
 # --- Requesting runs ------------------------------------------------------------------------------------------
 
 def feed_runs_expire(store: Store, *, now: datetime | None = None) -> int:
-    """Fail runs whose worker died (no heartbeat) or that no worker ever picked up, so a new run may start."""
+    """Fail runs whose worker died (no heartbeat for FeedRun's lease time) or that no worker ever picked up, so
+    a new run may start: a store waiting for its feed is better served by a fresh run than by one resumed late.
+    Each is one conditional UPDATE, so a run that finishes meanwhile keeps its outcome."""
     now = now or timezone.now()
+    gone = {"status": FeedRun.Status.FAILED, "finished_at": now, "lease_until": None, "next_attempt_at": None}
     lost = FeedRun.objects.filter(store=store, status=FeedRun.Status.RUNNING,
-                                  heartbeat_at__lt=now - RUN_HEARTBEAT_TIMEOUT)
-    count = lost.update(status=FeedRun.Status.FAILED, finished_at=now,
+                                  heartbeat_at__lt=now - FeedRun.job_lease())
+    count = lost.update(**gone,
                         error="The worker running this feed stopped reporting progress; the run was abandoned.")
     never = FeedRun.objects.filter(store=store, status=FeedRun.Status.QUEUED, created_at__lt=now - RUN_QUEUE_TIMEOUT)
-    count += never.update(status=FeedRun.Status.FAILED, finished_at=now,
-                          error="No worker picked this run up; is the Celery worker running?")
+    count += never.update(**gone, error="No worker picked this run up; is the Celery worker running?")
     return count
 
 
-def feed_runs_to_requeue(*, now: datetime | None = None, limit: int = 100) -> list[int]:
-    """Queued runs older than RUN_REQUEUE_AFTER that have not expired yet: their message may be lost."""
+def feed_runs_sweep(*, now: datetime | None = None) -> int:
+    """Send again the runs that lost their message (queued past FeedRun.job_stale_after, or marked due when the
+    broker refused it) or their worker (lease expired): FeedRun's durable-job sweep. A queued run older than
+    RUN_QUEUE_TIMEOUT is left to feed_runs_expire instead."""
     now = now or timezone.now()
-    return list(FeedRun.objects.filter(status=FeedRun.Status.QUEUED, created_at__lt=now - RUN_REQUEUE_AFTER,
-                                       created_at__gte=now - RUN_QUEUE_TIMEOUT)
-                .order_by("created_at").values_list("pk", flat=True)[:limit])
+    rows = FeedRun.objects.exclude(status=FeedRun.Status.QUEUED, created_at__lt=now - RUN_QUEUE_TIMEOUT)
+    return FeedRun.sweep(rows=rows, now=now)
+
+
+def feed_run_enqueue(run: FeedRun) -> None:
+    """Send the run to a worker once the transaction that created it commits (the broker down: marked due for
+    the sweep)."""
+    FeedRun.enqueue_on_commit(run.pk)
 
 
 def feed_run_request(store: Store, *, trigger: str, requested_by: str = "",
                      scheduled_for: datetime | None = None) -> FeedRun:
     """A queued run, or FeedRunRefused. The database guarantees one active run per store and one scheduled run
-    per cron slot, whichever process asks. The caller enqueues `feeds.feed_run_execute` after commit."""
+    per cron slot, whichever process asks. The caller sends it to a worker (feed_run_enqueue)."""
     if store.status != Store.Status.INSTALLED:
         raise FeedRunRefused("The app is not installed on this store (or needs re-authorization).")
     feed_runs_expire(store)
@@ -202,63 +205,31 @@ def _check_ready(store: Store, fs: FeedSettings, identity: selectors.FeedIdentit
         raise FeedConfigError("Pin the SFTP server's host key on the Product feed page before the first upload.")
 
 
-def _claim(run_id: int, now: datetime) -> bool:
-    """Queued → running, or take over a running run whose worker died (the task is acks_late)."""
-    fields = {"status": FeedRun.Status.RUNNING, "started_at": now, "heartbeat_at": now, "error": "",
-              "phase": FeedRun.Phase.CATEGORIES}
-    if FeedRun.objects.filter(pk=run_id, status=FeedRun.Status.QUEUED).update(**fields):
-        return True
-    return bool(FeedRun.objects.filter(pk=run_id, status=FeedRun.Status.RUNNING,
-                                       heartbeat_at__lt=now - RUN_HEARTBEAT_TIMEOUT).update(**fields))
-
-
 def feed_run_execute(run_id: int, *, upload_attempts: int = sftp.DEFAULT_UPLOAD_ATTEMPTS,
                      backoff: float = sftp.DEFAULT_BACKOFF_SECONDS) -> FeedRun:
-    """Build and upload the feeds of a queued run. Idempotent: a run that is not queued (already done, or being
-    run by a live worker) is left alone."""
-    if not _claim(run_id, timezone.now()):
+    """Build and upload the feeds of a queued run. Idempotent: a run is claimed first (middleware.plumbing.jobs:
+    queued, or running with its lease expired because its worker died; the task is acks_late), so a run that
+    is done or being run by a live worker is left alone."""
+    now = timezone.now()
+    if not FeedRun.claim(run_id, now=now, started_at=now, heartbeat_at=now, error="",
+                         phase=FeedRun.Phase.CATEGORIES):
         return FeedRun.objects.get(pk=run_id)
     run = FeedRun.objects.select_related("store").get(pk=run_id)
     store = run.store
-    last_beat = [time.monotonic()]
-
-    def update(force: bool = False, **fields) -> None:
-        if not force and time.monotonic() - last_beat[0] < 1.0:
-            return
-        last_beat[0] = time.monotonic()
-        FeedRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now(), **fields)
-
+    beat = _Heartbeat(run.pk)
     try:
         fs = selectors.feed_settings_for(store)
         identity = selectors.feed_identity(store)
         _check_ready(store, fs, identity)
         client = client_for_store(store)
         with tempfile.TemporaryDirectory(prefix="feed-") as tmp:
-            def on_page(build: FeedBuild, total: int | None) -> None:
-                update(force=True, catalog_read=build.catalog_read, catalog_total=total, products=build.products,
-                       bytes=build.bytes, categories=build.categories, categories_bytes=build.categories_bytes)
-
-            build = feed_build(store, client, Path(tmp), identity, on_page=on_page,
-                               on_phase=lambda phase: update(force=True, phase=phase))
-            update(force=True, phase=FeedRun.Phase.UPLOAD, catalog_read=build.catalog_read,
-                   products=build.products, bytes=build.bytes, categories=build.categories,
-                   categories_bytes=build.categories_bytes, warnings=build.warnings)
-            files, uploaded = [], 0
-            for path in (build.products_path, build.categories_path):
-                base = uploaded
-
-                def progress(done: int, _total: int, base: int = base) -> None:
-                    update(bytes_uploaded=base + done)
-
-                result = sftp.sftp_upload(fs, path, path.name, attempts=upload_attempts, backoff=backoff,
-                                          progress=progress)
-                uploaded += result.bytes
-                files.append({"name": path.name, "remote_path": result.remote_path, "bytes": result.bytes,
-                              "attempts": result.attempts})
-                FeedRun.objects.filter(pk=run.pk).update(host_key_fingerprint=result.fingerprint,
-                                                         bytes_uploaded=uploaded, files=files)
-        FeedRun.objects.filter(pk=run.pk).update(status=FeedRun.Status.SUCCEEDED, phase=FeedRun.Phase.DONE,
-                                                 finished_at=timezone.now(), heartbeat_at=timezone.now())
+            build = feed_build(store, client, Path(tmp), identity, on_page=beat.page,
+                               on_phase=lambda phase: beat(force=True, phase=phase))
+            beat(force=True, phase=FeedRun.Phase.UPLOAD, catalog_read=build.catalog_read,
+                 products=build.products, bytes=build.bytes, categories=build.categories,
+                 categories_bytes=build.categories_bytes, warnings=build.warnings)
+            _files_upload(run.pk, fs, build, beat, attempts=upload_attempts, backoff=backoff)
+        FeedRun.succeed(run.pk, phase=FeedRun.Phase.DONE, heartbeat_at=timezone.now())
         alert_resolve(store, dedupe_key=ALERT_FAILED)
         alert_resolve(store, dedupe_key=ALERT_STALE)
         logger.info("Feed run %s of %s uploaded %d products (%d bytes)", run.pk, store.store_hash,
@@ -272,8 +243,45 @@ def feed_run_execute(run_id: int, *, upload_attempts: int = sftp.DEFAULT_UPLOAD_
     return run
 
 
+class _Heartbeat:
+    """A running run's progress reports; each renews its lease (FeedRun.extend_lease), at most once a second
+    unless forced, so a long upload's callbacks do not write a row per block."""
+
+    def __init__(self, run_pk: int):
+        self.run_pk = run_pk
+        self.last = time.monotonic()
+
+    def __call__(self, force: bool = False, **fields) -> None:
+        if not force and time.monotonic() - self.last < 1.0:
+            return
+        self.last = time.monotonic()
+        now = timezone.now()
+        FeedRun.extend_lease(self.run_pk, now=now, heartbeat_at=now, **fields)
+
+    def page(self, build: FeedBuild, total: int | None) -> None:
+        self(force=True, catalog_read=build.catalog_read, catalog_total=total, products=build.products,
+             bytes=build.bytes, categories=build.categories, categories_bytes=build.categories_bytes)
+
+
+def _files_upload(run_pk: int, fs: FeedSettings, build: FeedBuild, beat: _Heartbeat, *, attempts: int,
+                  backoff: float) -> None:
+    """Upload the products feed, then the categories feed, recording each file once it reached the server."""
+    files, uploaded = [], 0
+    for path in (build.products_path, build.categories_path):
+        base = uploaded
+
+        def progress(done: int, _total: int, base: int = base) -> None:
+            beat(bytes_uploaded=base + done)
+
+        result = sftp.sftp_upload(fs, path, path.name, attempts=attempts, backoff=backoff, progress=progress)
+        uploaded += result.bytes
+        files.append({"name": path.name, "remote_path": result.remote_path, "bytes": result.bytes,
+                      "attempts": result.attempts})
+        FeedRun.objects.filter(pk=run_pk).update(host_key_fingerprint=result.fingerprint, bytes_uploaded=uploaded,
+                                                 files=files)
+
+
 def _fail(run: FeedRun, message: str) -> None:
-    FeedRun.objects.filter(pk=run.pk).update(status=FeedRun.Status.FAILED, finished_at=timezone.now(),
-                                             heartbeat_at=timezone.now(), error=message[:4000])
+    FeedRun.fail(run.pk, message, heartbeat_at=timezone.now())
     alert_raise(run.store, ALERT_FAILED, f"The product feed run failed: {message}", dedupe_key=ALERT_FAILED,
                 detail={"run_id": run.pk})

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bigcommerce_app.console_auth import console_view
 from feeds import cron, sftp
-from feeds.feed import host_keys, selectors, services, tasks
+from feeds.feed import host_keys, selectors, services
 from feeds.models import FeedRun
 
 
@@ -48,7 +48,7 @@ def run_now(request: HttpRequest) -> HttpResponse:
                                         requested_by=console.user.email)
     except services.FeedRunRefused as exc:
         return _back(console.token, problem=str(exc))
-    tasks.feed_run_enqueue(run.pk)
+    services.feed_run_enqueue(run)
     return _back(console.token, message=f"Feed run {run.pk} queued.")
 
 

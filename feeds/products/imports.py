@@ -4,10 +4,8 @@ back. Reading and checking the rows is feeds.products.import_rows."""
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
-from celery import signature
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -22,8 +20,6 @@ from feeds.products.import_rows import ImportRow, row_error, rows_check_against_
 from feeds.products.selectors import APPLIED_ORDER
 from middleware.plumbing.inputs import INT32_MAX, optional_int
 
-logger = logging.getLogger(__name__)
-
 # Subscription products an upload request checks itself (≈ this / 10 BigCommerce calls); more: a worker does.
 IMPORT_INLINE_MAX_PRODUCTS = 200
 # A check that has not started this long after the upload is refused (the broker was down, the queue stuck), and
@@ -31,8 +27,6 @@ IMPORT_INLINE_MAX_PRODUCTS = 200
 # selectors.IMPORT_STALE_AFTER has lost its task for good, and the console says so.
 IMPORT_START_DEADLINE = timedelta(minutes=10)
 MAX_STORED_ERRORS = 2000
-# The worker's check (feeds.products.tasks), sent by its registered name: the tasks module calls this one.
-CHECK_TASK = "feeds.product_settings_import_check"
 
 
 class ProductSettingsError(Exception):
@@ -77,31 +71,44 @@ def _import_queue(store: Store, *, data: bytes, file_name: str, uploaded_by: str
     with transaction.atomic():
         record = ProductSettingsImport.objects.create(
             store=store, status=ProductSettingsImport.Status.CHECKING, file_name=file_name[:255],
-            uploaded_by=uploaded_by, row_count=row_count, warnings=warnings, upload=data)
+            uploaded_by=uploaded_by, row_count=row_count, warnings=warnings, upload=data,
+            check_status=ProductSettingsImport.CheckStatus.PENDING)
         audit(store, "product_settings_import_queued", actor=uploaded_by, import_id=record.pk, rows=row_count)
-        # A broker that refuses the message leaves the import CHECKING; the console shows it stalled after
-        # selectors.IMPORT_STALE_AFTER and the merchant uploads again (nothing was applied).
-        transaction.on_commit(lambda: _enqueue_check(record.pk))
+        # A broker that refuses the message marks the check due: the sweep (product_import_checks_sweep) sends
+        # it once the broker is back. One that never ran at all shows stalled after selectors.IMPORT_STALE_AFTER.
+        ProductSettingsImport.enqueue_on_commit(record.pk)
     return record
 
 
-def _enqueue_check(import_id: int) -> None:
-    try:
-        signature(CHECK_TASK).apply_async((import_id,), retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure: shown as stalled, nothing half-applied
-        logger.warning("Could not enqueue the check of product import %s (%s)", import_id, exc.__class__.__name__)
+def product_import_checks_sweep() -> int:
+    """Send again the checks that lost their message (or were marked due when the broker refused it), whose
+    retry is due, or whose worker died: ProductSettingsImport's durable-job sweep."""
+    return ProductSettingsImport.sweep()
 
 
 def product_settings_import_check(import_id: int, *, client: BigCommerceClient | None = None
                                   ) -> ProductSettingsImport | None:
-    """The worker's half of a large import: the same checks as in the request, then applied or rejected. A
-    second delivery of the task finds it decided and does nothing; one that comes after IMPORT_START_DEADLINE
-    rejects it instead of applying a file the merchant may have given up on (so that every check ends before the
-    console calls the import stalled)."""
+    """The worker's half of a large import: the same checks as in the request, then applied or rejected. The
+    check is claimed first (middleware.plumbing.jobs): a second delivery of the task finds it decided, or
+    being checked by a live worker, and does nothing; one that comes after IMPORT_START_DEADLINE rejects it
+    instead of applying a file the merchant may have given up on (so that every check ends before the console
+    calls the import stalled). A check that raises is retried on ProductSettingsImport's schedule."""
+    if not ProductSettingsImport.claim(import_id):
+        return None
     record = ProductSettingsImport.objects.select_related("store").filter(
         pk=import_id, status=ProductSettingsImport.Status.CHECKING).first()
-    if record is None:
+    if record is None:  # decided meanwhile (rejected when its check was given up)
+        ProductSettingsImport.succeed(import_id)
         return None
+    try:
+        return _import_check_decide(record, client)
+    except Exception:
+        ProductSettingsImport.retry_or_fail(import_id, failures=record.attempts)
+        raise
+
+
+def _import_check_decide(record: ProductSettingsImport, client: BigCommerceClient | None
+                         ) -> ProductSettingsImport | None:
     store = record.store
     if timezone.now() - record.created_at > IMPORT_START_DEADLINE or not store.is_installed:
         return product_settings_import_reject(
@@ -191,8 +198,8 @@ def _settings_row(store: Store, record: ProductSettingsImport, row: ImportRow, l
 def _import_record(store: Store, record: ProductSettingsImport | None, *, status: str, **fields
                    ) -> ProductSettingsImport | None:
     """Create the import row, or turn the CHECKING row into its decision (inside the caller's transaction,
-    locked: of two deliveries of the check only the first decides; the other gets None). The file, whose
-    rows are now in `applied` or whose faults are in `errors`, is dropped."""
+    locked: of two deciders only the first decides; the other gets None), which also ends its check job. The
+    file, whose rows are now in `applied` or whose faults are in `errors`, is dropped."""
     if record is None:
         return ProductSettingsImport.objects.create(store=store, status=status, decided_at=timezone.now(), **fields)
     locked = ProductSettingsImport.objects.select_for_update().filter(
@@ -204,6 +211,7 @@ def _import_record(store: Store, record: ProductSettingsImport | None, *, status
         if name in fields:
             setattr(locked, name, fields[name])
     locked.save()
+    ProductSettingsImport.succeed(locked.pk)
     return locked
 
 

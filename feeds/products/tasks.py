@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from feeds.models.products import IMPORT_CHECK_TIME_LIMIT
 from feeds.products import imports, services
 
 
@@ -18,7 +19,8 @@ def product_export_run(job_id: int) -> bool:
     return progress.done
 
 
-@shared_task(name="feeds.product_settings_import_check", acks_late=True, soft_time_limit=1800, time_limit=1860)
+@shared_task(name="feeds.product_settings_import_check", acks_late=True, soft_time_limit=1800,
+             time_limit=IMPORT_CHECK_TIME_LIMIT)
 def product_settings_import_check(import_id: int) -> str:
     """A large import's live catalog check and its decision. Its own time limit: at BigCommerce's 10 products
     a call and a store's rate limit, thousands of subscription products take minutes, not the default limit."""
@@ -34,3 +36,8 @@ def product_settings_import_check(import_id: int) -> str:
 @shared_task(name="feeds.product_exports_prune")
 def product_exports_prune() -> int:
     return services.product_exports_prune()
+
+
+@shared_task(name="feeds.product_import_checks_sweep")
+def product_import_checks_sweep() -> int:
+    return imports.product_import_checks_sweep()

@@ -6,8 +6,8 @@ from ordergroove.events import services
 
 
 @shared_task(name="ordergroove.og_event_process")
-def og_event_process_task(event_pk: int) -> None:
-    services.og_event_process(event_pk)
+def og_event_process_task(event_pk: int) -> str:
+    return services.og_event_process(event_pk)
 
 
 @shared_task(name="ordergroove.og_events_sweep")
