@@ -100,10 +100,10 @@ def enqueue_or_mark_due(task, object_id: int, *, pending: QuerySet, what: str) -
 
 
 def task_named(name: str):
-    """The registered Celery task `name` (the project's app): enqueue by name, import no tasks module. Only a
-    worker imports every app's tasks module when it starts; any other process (the web: a webhook, a console
-    request creating a job) has them imported the first time a name is missing, as the worker would. A name
-    still missing then is a bug (KeyError)."""
+    """The registered Celery task `name` (the project's app): enqueue by name, import no tasks module.
+
+    A worker imports every app's tasks module at boot; a web process imports them here, the first time a name
+    is not registered yet (Celery's own autodiscovery, as the worker runs it)."""
     tasks = current_app.tasks
     if name not in tasks:
         current_app.loader.import_default_modules()

@@ -32,14 +32,10 @@ class Probe(DurableJob):
     note = models.TextField(blank=True, default="")
 
     job_task = "tests.jobs_probe"
-    job_pending, job_running = Status.WAITING, Status.WORKING
-    job_done, job_failed = Status.OK, Status.BROKEN
+    job_lease_seconds, job_stale_seconds, job_retry_delays = 60, 120, (10, 100)
+    job_pending, job_running, job_done, job_failed = Status.WAITING, Status.WORKING, Status.OK, Status.BROKEN
     job_final = (Status.OK, Status.SKIPPED, Status.BROKEN)
-    job_finished_field = "ended_at"
-    job_error_field = "problem"
-    job_lease_seconds = 60
-    job_stale_seconds = 120
-    job_retry_delays = (10, 100)
+    job_finished_field, job_error_field = "ended_at", "problem"
 
     class Meta:
         apps = _apps
