@@ -304,7 +304,7 @@ class OrderPlacement(models.Model):
 
     class Meta:
         # The table and index names it had in the ordergroove app, where it was created (migrations
-        # ordergroove 0002, moved by ordergroove 0006 / bigcommerce_app 0007 without touching the database).
+        # ordergroove 0002, moved by ordergroove 0007 / bigcommerce_app 0007 without touching the database).
         db_table = "ordergroove_orderplacement"
         ordering = ["-created_at"]
         constraints = [

@@ -1,7 +1,7 @@
 """OrderPlacement joins bigcommerce_app from the ordergroove app (issue 16), keeping its table.
 
 State only: the table `ordergroove_orderplacement` was created by ordergroove 0002 and keeps its rows; ordergroove
-0006 removed the model from that app's state, this migration adds it to this one with the same table, index and
+0007 removed the model from that app's state, this migration adds it to this one with the same table, index and
 constraint names, so a fresh database and an existing one end in the same schema."""
 
 import django.db.models.deletion
@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bigcommerce_app', '0006_storefront_scripts_pages'),
-        ('ordergroove', '0006_orderplacement_moves_to_bigcommerce_app'),
+        ('ordergroove', '0007_orderplacement_moves_to_bigcommerce_app'),
     ]
 
     operations = [

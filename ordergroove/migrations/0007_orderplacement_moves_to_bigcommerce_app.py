@@ -9,7 +9,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ordergroove', '0005_storefront_settings'),
+        ('ordergroove', '0006_og_event_job'),
     ]
 
     operations = [
