@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from bigcommerce_app.console_auth import console_view
+from bigcommerce_app.console.auth import console_view
 from ordergroove.models import StorefrontSettings
 from ordergroove.storefront_script import services
 from ordergroove.storefront_script.asset import script_asset
