@@ -15,7 +15,7 @@ from bigcommerce_app.console.settings.selectors import settings_rows
 from bigcommerce_app.models import AuditEvent, Store
 from feeds.models import FeedRun, FeedSettings, ProductSettingsImport, ProductSubscriptionSetting
 from ordergroove.models import Delivery, OrdergrooveSettings, StorefrontSettings
-from ordergroove.storefront_script.content import storefront_settings
+from ordergroove.store_settings.selectors import storefront_settings_get
 from ordergroove.storefront_script.selectors import storefront_status
 
 DONE, NEXT, TODO = "done", "next", "todo"
@@ -122,7 +122,7 @@ def storefront_ready(store: Store, og: OrdergrooveSettings) -> tuple[bool, str]:
         return True, "The storefront script is installed at BigCommerce; no theme edits needed."
     if status.state == "outdated":  # installed and working; a changed setting reaches it at the next reconcile
         return True, "The storefront script is installed at BigCommerce; an update waits for the next reconcile."
-    if storefront_settings(store).mode == StorefrontSettings.Mode.THEME_MANAGED:
+    if storefront_settings_get(store).mode == StorefrontSettings.Mode.THEME_MANAGED:
         return True, "Theme-managed: the theme's own Ordergroove code (seed 002) calls the storefront endpoints."
     return False, f"Storefront script {status.state}: {status.detail}"
 
