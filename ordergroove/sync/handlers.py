@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bigcommerce_app import registry
 from bigcommerce_app.models import InboundEvent
-from ordergroove.sync import services
+from ordergroove.sync import customers, purchase_posts
 
 ORDER_CREATED = "store/order/created"
 CUSTOMER_UPDATED = "store/customer/updated"
@@ -11,20 +12,18 @@ DEFAULT_INSTRUMENT_UPDATED = "store/customer/payment/instrument/default/updated"
 
 
 def order_created(event: InboundEvent) -> str:
-    return services.purchase_post_create(event)
+    return purchase_posts.purchase_post_create(event)
 
 
 def customer_updated(event: InboundEvent) -> str:
-    return services.contact_details_sync(event)
+    return customers.contact_details_sync(event)
 
 
 def default_instrument_updated(event: InboundEvent) -> str:
-    return services.payment_default_sync(event)
+    return customers.payment_default_sync(event)
 
 
 def register() -> None:
-    from bigcommerce_app import registry
-
     registry.register(ORDER_CREATED, order_created)
     registry.register(CUSTOMER_UPDATED, customer_updated)
     registry.register(DEFAULT_INSTRUMENT_UPDATED, default_instrument_updated)
