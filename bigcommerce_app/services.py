@@ -75,7 +75,7 @@ def store_install(*, code: str, scope: str, context: str, account_uuid: str = ""
         if owner.get("id") is not None and owner.get("id") != user.get("id"):
             _user_upsert(store, user_id=int(owner["id"]), email=owner.get("email") or "", is_owner=True,
                          now=now, touch_load=False)
-        _settings_rows_ensure(store)
+        registry.store_setup(store)  # the settings owners create their rows (registered at start-up)
         audit(store, "installed" if created else "reinstalled", actor=installer.email,
               scope=store.scope, account_uuid=store.account_uuid)
     webhooks_register(store)
@@ -96,15 +96,6 @@ def _user_upsert(store: Store, *, user_id: int, email: str, is_owner: bool, now,
         user.last_load_at = now
     user.save()
     return user
-
-
-def _settings_rows_ensure(store: Store) -> None:
-    """Every installed store has its settings rows, so the rest of the code never checks for them."""
-    from django.apps import apps
-
-    for label in ("ordergroove.OrdergrooveSettings", "feeds.FeedSettings"):
-        model = apps.get_model(label)
-        model.objects.get_or_create(store=store)
 
 
 # --- Load -------------------------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ class FeedsConfig(AppConfig):
     name = "feeds"
 
     def ready(self) -> None:
+        from bigcommerce_app import registry
         from feeds.feed import handlers
+        from feeds.store_settings.services import feed_settings_ensure
 
         handlers.register()
+        # The install flow creates the store's feed settings row through their owner.
+        registry.register_store_setup("feed_settings", feed_settings_ensure)
