@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from middleware.plumbing.fields import EncryptedTextField
+from middleware.plumbing.jobs import DurableJob
 
 
 def new_webhook_token() -> str:
@@ -139,11 +142,13 @@ class Alert(models.Model):
         return f"{self.kind}: {self.message[:60]}"
 
 
-class InboundEvent(models.Model):
+class InboundEvent(DurableJob):
     """One BigCommerce webhook delivery as received (the inbox, patterns-and-peers §2.1): stored before it is
     acknowledged, unique on the payload `hash` per store so that BigCommerce's duplicates are stored once, and
-    processed by a worker through the scope's registered handler. A periodic sweeper re-enqueues rows left
-    pending (broker down at intake, worker died)."""
+    processed by a worker through the scope's registered handler. A durable job (middleware.plumbing.jobs): a
+    periodic sweeper re-enqueues rows left pending (broker down at intake, worker died). `attempts`,
+    `next_attempt_at` (when a pending event is due: a deferred or retried one) and `lease_until` (a processing
+    event's lease end: crash recovery) come from DurableJob."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -168,12 +173,18 @@ class InboundEvent(models.Model):
     event_created_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    # When a pending event is due (a deferred or retried one); a processing event's lease end (crash recovery).
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     result = models.TextField(blank=True, default="")
+
+    job_task = "bigcommerce_app.inbound_event_process"
+    job_pending, job_running = Status.PENDING, Status.PROCESSING
+    job_done, job_failed = Status.DONE, Status.FAILED
+    job_final = (Status.DONE, Status.SKIPPED, Status.FAILED)
+    job_created_field = "received_at"
+    job_finished_field = "processed_at"
+    job_error_field = "result"  # the outcome's text, whatever the outcome
+    # Backoff for transient failures (BigCommerce 5xx/429/timeouts while fetching the resource); then failed.
+    job_retry_delays = (30, 120, 600, 1800, 3600, 3 * 3600)
 
     class Meta:
         ordering = ["-received_at"]
@@ -185,6 +196,16 @@ class InboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} #{self.resource_id} ({self.status})"
+
+    @classmethod
+    def job_lease(cls) -> timedelta:
+        # A live task never loses its claim: the hard time limit kills it before the lease ends.
+        return timedelta(seconds=int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 180)) + 30)
+
+    @classmethod
+    def job_stale_after(cls) -> timedelta:
+        # A pending event nobody picked up this long after receipt lost its message.
+        return timedelta(seconds=getattr(settings, "INBOX_STALE_AFTER_SECONDS", 60))
 
 
 class StorefrontScript(models.Model):

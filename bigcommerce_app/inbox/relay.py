@@ -23,13 +23,16 @@ import threading
 import time
 
 from django.db import close_old_connections
-from django.utils import timezone
+
+from bigcommerce_app.models import InboundEvent
+from middleware.plumbing.jobs import task_named
 
 logger = logging.getLogger(__name__)
 
 BATCH = 200
 CHUNK = 8  # event ids per Celery message
 LINGER = 0.03  # seconds: at most one publishing round per LINGER while ids keep coming
+CHUNK_TASK = "bigcommerce_app.inbound_events_process"  # by registered name: the tasks module imports the services
 
 
 class Relay:
@@ -73,9 +76,8 @@ class Relay:
             last = time.monotonic()
 
     def _publish(self, ids: list[int]) -> None:
-        from bigcommerce_app.inbox.tasks import inbound_events_process
-
         try:
+            inbound_events_process = task_named(CHUNK_TASK)
             with inbound_events_process.app.producer_or_acquire() as producer, _batched(producer):
                 for start in range(0, len(ids), CHUNK):
                     chunk = ids[start:start + CHUNK]
@@ -91,11 +93,8 @@ class Relay:
 
     @staticmethod
     def _mark_due(ids: list[int]) -> None:
-        from bigcommerce_app.models import InboundEvent
-
         try:
-            InboundEvent.objects.filter(pk__in=ids, status=InboundEvent.Status.PENDING,
-                                        next_attempt_at__isnull=True).update(next_attempt_at=timezone.now())
+            InboundEvent.mark_due(ids)
         except Exception:  # noqa: BLE001 - the stale-pending rule of the sweeper still applies
             logger.exception("Inbox relay could not mark events due")
         finally:

@@ -4,13 +4,27 @@ customer (so unchanged values are not sent again)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from middleware.plumbing.fields import EncryptedTextField
+from middleware.plumbing.jobs import DurableJob
+
+# DECISIONS §3.13: 5xx/timeouts → 3 tries within 10 minutes (now, +1 min, +5 min), then one at +24 h, then failed.
+RETRY_DELAYS = (60, 240, 24 * 3600)
+DELIVERY_LEASE_SECONDS = 60  # > the 5 s Ordergroove timeout with margin; a dead worker's claim expires after it
+STALE_PENDING_SECONDS = 60  # an enqueued delivery nobody picked up (message lost) is re-enqueued after this
 
 
-class Delivery(models.Model):
+class Delivery(DurableJob):
+    """One call we owe Ordergroove: a durable job (middleware.plumbing.jobs) claimed before the call, its retry
+    schedule in the row. `attempts`, `next_attempt_at` and `lease_until` (while SENDING: the claim's end; a
+    worker that died mid-call leaves it to expire and the sweeper re-sends, which is safe: a repeated purchase
+    post answers 409, which counts as delivered) come from DurableJob."""
+
     class Kind(models.TextChoices):
         PURCHASE_POST = "purchase_post", "Purchase post"
         PURCHASE_POST_STATUS = "purchase_post_status", "Purchase post status"
@@ -40,13 +54,8 @@ class Delivery(models.Model):
     request = EncryptedTextField(blank=True, default="")
     notes = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
     # Attempts made before the last replay: the retry schedule starts over after a replay.
     retry_base = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # While SENDING: the claim's end. A worker that died mid-call leaves it to expire; the sweeper re-sends
-    # (safe: a repeated purchase post answers 409, which counts as delivered).
-    lease_until = models.DateTimeField(null=True, blank=True)
     last_status_code = models.IntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
@@ -62,12 +71,31 @@ class Delivery(models.Model):
             models.Index(fields=["store", "kind", "merchant_user_id"]),
         ]
 
+    job_task = "ordergroove.delivery_send"
+    job_pending, job_running = Status.PENDING, Status.SENDING
+    job_done, job_failed = Status.SUCCEEDED, Status.FAILED
+    job_final = FINAL
+    job_finished_field = "completed_at"
+    job_error_field = "last_error"
+
     def __str__(self) -> str:
         return f"{self.kind} {self.key} ({self.status})"
 
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    @classmethod
+    def job_lease(cls) -> timedelta:
+        return timedelta(seconds=getattr(settings, "ORDERGROOVE_DELIVERY_LEASE_SECONDS", DELIVERY_LEASE_SECONDS))
+
+    @classmethod
+    def job_stale_after(cls) -> timedelta:
+        return timedelta(seconds=getattr(settings, "ORDERGROOVE_STALE_PENDING_SECONDS", STALE_PENDING_SECONDS))
+
+    @classmethod
+    def job_retry_schedule(cls) -> tuple[float, ...]:
+        return tuple(getattr(settings, "ORDERGROOVE_RETRY_DELAYS", RETRY_DELAYS))
 
 
 class DeliveryAttempt(models.Model):

@@ -1,6 +1,6 @@
 """What the BigCommerce inbox calls per webhook scope (registered in OrdergrooveConfig.ready).
 
-A domain flow: imports bigcommerce_app's registry and models (the store layer below) and this flow's services;
+A domain flow: imports bigcommerce_app's registry and models (the store layer below) and this flow's own modules;
 bigcommerce_app never imports it back.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bigcommerce_app import registry
 from bigcommerce_app.models import InboundEvent
-from ordergroove.sync import services
+from ordergroove.sync import customers, purchase_posts
 
 ORDER_CREATED = "store/order/created"
 CUSTOMER_UPDATED = "store/customer/updated"
@@ -16,15 +16,15 @@ DEFAULT_INSTRUMENT_UPDATED = "store/customer/payment/instrument/default/updated"
 
 
 def order_created(event: InboundEvent) -> str:
-    return services.purchase_post_create(event)
+    return purchase_posts.purchase_post_create(event)
 
 
 def customer_updated(event: InboundEvent) -> str:
-    return services.contact_details_sync(event)
+    return customers.contact_details_sync(event)
 
 
 def default_instrument_updated(event: InboundEvent) -> str:
-    return services.payment_default_sync(event)
+    return customers.payment_default_sync(event)
 
 
 def register() -> None:

@@ -196,7 +196,6 @@ def purchase_post_payload(*, program: StoreProgram, order: dict, lines: list[dic
     `tracking_override` (offer, every, every_period) at product level on subscribed lines only."""
     notes: list[str] = []
     billing = order.get("billing_address") or {}
-    customer = customer or {}
     products: list[dict] = []
     subscribed: list[str] = []
     subscribed_address_ids: list[Any] = []
@@ -205,34 +204,61 @@ def purchase_post_payload(*, program: StoreProgram, order: dict, lines: list[dic
         if product_id <= 0:
             notes.append(f"line {line.get('id')} ({line.get('name', '')}) is a custom item: not sent")
             continue
-        variant_id = line.get("variant_id")
-        product = og_product_id(product_id, variant_id) if variant_id else str(product_id)
-        quantity = int(line.get("quantity") or 0)
-        total = Decimal(money(line.get("discounted_total_inc_tax", line.get("total_inc_tax"))))
-        unit = money(line.get("price_inc_tax", line.get("base_price")))
-        entry: dict[str, Any] = {
-            "product": product,
-            "sku": line.get("sku", ""),
-            "purchase_info": {
-                "quantity": str(quantity),
-                "price": unit,
-                "discounted_price": money(total / quantity) if quantity else unit,
-                "total": money(total),
-            },
-        }
-        frequency = line_frequency(line, product_settings.get(product_id))
-        if frequency:
-            override = {"every": frequency["every"], "every_period": frequency["every_period"]}
-            if program.offer:
-                override = {"offer": program.offer, **override}
-            entry["subscription_info"] = {"quantity": quantity}
-            entry["tracking_override"] = override
-            subscribed.append(product)
+        entry = _product_entry(line, product_id, program, product_settings.get(product_id))
+        if "subscription_info" in entry:
+            subscribed.append(entry["product"])
             subscribed_address_ids.append(line.get("order_address_id"))
         products.append(entry)
 
     shipping = _shipping_for(shipping_addresses, subscribed_address_ids) or billing
-    user = {
+    payload: dict[str, Any] = {"merchant_id": program.merchant_id}
+    if program.owned_by_ordergroove and program.session_id:
+        payload["session_id"] = program.session_id  # Ordergroove's cart tracking decides (DECISIONS §3.7)
+    else:
+        payload["og_cart_tracking"] = False  # opt-in comes from BigCommerce modifiers: no OG session
+    payload["merchant_order_id"] = str(order.get("id"))
+    payload["user"] = _compact(_user(order, customer or {}, billing, shipping),
+                               keep=("user_id", "email", "shipping_address"))
+    if subscribed:
+        if instrument is None:
+            notes.append("no payment instrument found for a subscription order")
+        else:
+            payload["payment"] = purchase_post_payment(instrument, holder_fallback=_full_name(billing))
+    payload["products"] = products
+    return PurchasePostPlan(payload=payload, subscribed_products=subscribed, notes=notes)
+
+
+def _product_entry(line: dict, product_id: int, program: StoreProgram,
+                   setting: ProductSettingLike | None) -> dict[str, Any]:
+    """One order line as a `products` entry; a subscribed line carries `subscription_info` and its
+    `tracking_override`."""
+    variant_id = line.get("variant_id")
+    product = og_product_id(product_id, variant_id) if variant_id else str(product_id)
+    quantity = int(line.get("quantity") or 0)
+    total = Decimal(money(line.get("discounted_total_inc_tax", line.get("total_inc_tax"))))
+    unit = money(line.get("price_inc_tax", line.get("base_price")))
+    entry: dict[str, Any] = {
+        "product": product,
+        "sku": line.get("sku", ""),
+        "purchase_info": {
+            "quantity": str(quantity),
+            "price": unit,
+            "discounted_price": money(total / quantity) if quantity else unit,
+            "total": money(total),
+        },
+    }
+    frequency = line_frequency(line, setting)
+    if frequency:
+        override = {"every": frequency["every"], "every_period": frequency["every_period"]}
+        if program.offer:
+            override = {"offer": program.offer, **override}
+        entry["subscription_info"] = {"quantity": quantity}
+        entry["tracking_override"] = override
+    return entry
+
+
+def _user(order: dict, customer: dict, billing: dict, shipping: dict) -> dict:
+    return {
         "user_id": str(order.get("customer_id")),
         "first_name": customer.get("first_name") or billing.get("first_name", ""),
         "last_name": customer.get("last_name") or billing.get("last_name", ""),
@@ -241,20 +267,6 @@ def purchase_post_payload(*, program: StoreProgram, order: dict, lines: list[dic
         "shipping_address": order_address(shipping),
         "billing_address": order_address(billing),
     }
-    payload: dict[str, Any] = {"merchant_id": program.merchant_id}
-    if program.owned_by_ordergroove and program.session_id:
-        payload["session_id"] = program.session_id  # Ordergroove's cart tracking decides (DECISIONS §3.7)
-    else:
-        payload["og_cart_tracking"] = False  # opt-in comes from BigCommerce modifiers: no OG session
-    payload["merchant_order_id"] = str(order.get("id"))
-    payload["user"] = _compact(user, keep=("user_id", "email", "shipping_address"))
-    if subscribed:
-        if instrument is None:
-            notes.append("no payment instrument found for a subscription order")
-        else:
-            payload["payment"] = purchase_post_payment(instrument, holder_fallback=_full_name(billing))
-    payload["products"] = products
-    return PurchasePostPlan(payload=payload, subscribed_products=subscribed, notes=notes)
 
 
 def _shipping_for(addresses: list[dict], wanted_ids: list[Any]) -> dict | None:

@@ -24,7 +24,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from bigcommerce_app.inbox import services
+from bigcommerce_app.inbox import intake
 from bigcommerce_app.models import InboundEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,7 +77,7 @@ def _table_write_locked():
 
 def _post_in_two_batches(url: str, token: str, first: tuple[str, str], rest: list[tuple[str, str]]) -> tuple[int, list]:
     """`first` alone in the first statement, then every request of `rest` in the second; the answers."""
-    writer = services._EVENT_WRITER
+    writer = intake._EVENT_WRITER
     with ThreadPoolExecutor(max_workers=len(rest) + 1) as pool, _table_write_locked():
         first_answer = pool.submit(_post, url, token, *first)
         _wait_for(lambda: writer._busy and not writer._queue, "the first request to lead")
@@ -125,11 +125,11 @@ def test_a_store_deleted_under_the_cache_fails_only_its_own_requests(live_server
     stored, and the deleted store's request re-checks its store and is refused."""
     other = install_store("def456")
     assert _post(live_server.url, other.webhook_token, "1", "warm", store_hash="def456") == 200
-    cached = services._STORE_AUTH["def456"]
+    cached = intake._STORE_AUTH["def456"]
     other.delete()
-    services._STORE_AUTH["def456"] = cached  # as another process's cache would still hold it
+    intake._STORE_AUTH["def456"] = cached  # as another process's cache would still hold it
 
-    writer = services._EVENT_WRITER
+    writer = intake._EVENT_WRITER
     with ThreadPoolExecutor(max_workers=4) as pool, _table_write_locked():
         first = pool.submit(_post, live_server.url, store.webhook_token, "1", "order-a")
         _wait_for(lambda: writer._busy and not writer._queue, "the first request to lead")

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.db import connection
 
-from bigcommerce_app.inbox import services
+from bigcommerce_app.inbox import intake
 from bigcommerce_app.models import InboundEvent
 from tests.bigcommerce_app.test_inbox_group_commit import _table_write_locked, _wait_for
 
@@ -158,7 +158,7 @@ def _data_error_trigger():
 def _one_batch(url: str, leader: tuple[bytes, dict], rest: list[tuple[bytes, dict]]) -> tuple[int, list[int]]:
     """`leader` alone in the first statement, every request of `rest` that reaches the database together in the
     second (the others are answered before it); the statuses."""
-    writer = services._EVENT_WRITER
+    writer = intake._EVENT_WRITER
     with ThreadPoolExecutor(max_workers=len(rest) + 1) as pool, _table_write_locked():
         first = pool.submit(_send, url, *leader)
         _wait_for(lambda: writer._busy and not writer._queue, "the first request to lead")
