@@ -9,7 +9,7 @@ For each size it starts the fake BigCommerce in its own process (so the fake's c
 measured process's memory) seeded with `size` variants (`--variants-per-product` per product, half of the
 products with a CSV subscription row), then runs a worker process with a throwaway migrated SQLite database that:
 - pages `/v3/catalog/products?include=variants,primary_image` with the BigCommerce client and does nothing else
-  (the baseline), and builds both feeds (`feeds.feed.services.feed_build`: same client, same pages, plus XML,
+  (the baseline), and builds both feeds (`feeds.feed.building.feed_build`: same client, same pages, plus XML,
   settings lookups and file writes), alternating, `--rounds` times each, keeping the best of each;
 - reports the worker's peak RSS (the feed build runs first, so the peak is the build's), and with `--upload` the
   time to upload both files to a loopback SFTP server (real SSH; not part of the ratio).
@@ -73,7 +73,7 @@ def worker_main(url: str, product_ids_file: str, rounds: int, upload: bool) -> N
     settings.BIGCOMMERCE_API_URL = url
     from bigcommerce_app.client import BigCommerceClient
     from bigcommerce_app.models import Store
-    from feeds.feed import selectors, services
+    from feeds.feed import building, selectors
     from feeds.models import ProductSubscriptionSetting
 
     store = Store.objects.create(store_hash=STORE_HASH, status="installed", access_token=TOKEN)
@@ -89,7 +89,7 @@ def worker_main(url: str, product_ids_file: str, rounds: int, upload: bool) -> N
     def page_through() -> int:
         count, page = 0, 1
         while True:
-            body = client.products_page(page, include=services.PRODUCT_INCLUDE)
+            body = client.products_page(page, include=building.PRODUCT_INCLUDE)
             rows = body.get("data") or []
             count += sum(len(p.get("variants") or []) for p in rows)
             total_pages = ((body.get("meta") or {}).get("pagination") or {}).get("total_pages")
@@ -102,7 +102,7 @@ def worker_main(url: str, product_ids_file: str, rounds: int, upload: bool) -> N
     rss_after_feed = 0.0
     for _round in range(rounds):
         started, cpu = time.perf_counter(), time.process_time()
-        build = services.feed_build(store, client, out_dir, identity)
+        build = building.feed_build(store, client, out_dir, identity)
         feed_times.append(time.perf_counter() - started)
         feed_cpu.append(time.process_time() - cpu)
         rss_after_feed = max(rss_after_feed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

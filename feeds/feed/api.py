@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from bigcommerce_app.console_auth import ConsoleTokenAuthentication
 from feeds import sftp
-from feeds.feed import selectors, services, tasks
+from feeds.feed import host_keys, selectors, services
 from feeds.models import FeedRun
 
 
@@ -52,7 +52,7 @@ class FeedRunsAPI(ConsoleAPIView):
             if exc.active:
                 body["active_run"] = selectors.run_as_dict(exc.active)
             return Response(body, status=status.HTTP_409_CONFLICT)
-        tasks.feed_run_enqueue(run.pk)
+        services.feed_run_enqueue(run)
         return Response(selectors.run_as_dict(run), status=status.HTTP_202_ACCEPTED)
 
 
@@ -72,7 +72,7 @@ class HostKeyAPI(ConsoleAPIView):
     def get(self, request: Request) -> Response:
         fs = selectors.feed_settings_for(request.user.store)
         scan = request.query_params.get("scan", "").lower() in {"1", "true", "yes"}
-        return Response(services.host_key_view(fs, scan=scan).as_dict())
+        return Response(host_keys.host_key_view(fs, scan=scan).as_dict())
 
     @extend_schema(summary="Pin the server's host key, given the fingerprint the merchant verified",
                    request=inline_serializer("HostKeyPin", {"fingerprint": serializers.CharField()}),
@@ -86,7 +86,7 @@ class HostKeyAPI(ConsoleAPIView):
         if not fs.sftp_host:
             return Response({"detail": "No SFTP server is configured."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            view = services.host_key_pin(fs, fingerprint=fingerprint, actor=_actor(request))
+            view = host_keys.host_key_pin(fs, fingerprint=fingerprint, actor=_actor(request))
         except sftp.SftpHostKeyError as exc:
             return Response({"detail": str(exc), "presented_fingerprint": exc.fingerprint},
                             status=status.HTTP_409_CONFLICT)

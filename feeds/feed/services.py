@@ -1,63 +1,43 @@
-"""Writes of the product feed: request and execute runs, the schedule tick, the staleness alert, host key pins.
+"""Writes of the product feed's runs: request and execute runs, the schedule and incremental ticks, the
+staleness alert.
 
-A run reads the category trees, then walks the catalog page by page, writing the product feed and the
-categories feed's product links as it goes (two local temporary files: memory stays flat whatever the catalog
-size, and an upload retry does not re-read the catalog), then uploads both files to the store's SFTP
-`/incoming/` (feeds.sftp: pinned host key, temp name then rename).
+A run builds both feed files in a temporary directory (feeds.feed.building: the category trees, then the
+catalog page by page), then uploads them to the store's SFTP `/incoming/` (feeds.sftp: pinned host key, temp
+name then rename; the pin itself is feeds.feed.host_keys).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import queue
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from bigcommerce_app.client import (
-    MAX_PAGE_SIZE,
-    BigCommerceClient,
-    BigCommerceError,
-    BigCommerceUnauthorized,
-    client_for_store,
-)
+from bigcommerce_app.client import BigCommerceError, client_for_store
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import alert_raise, alert_resolve, audit
 from feeds import sftp
-from feeds.feed import categories as cat_xml
 from feeds.feed import scheduling, selectors
-from feeds.feed import xml_feed as xf
-from feeds.models import FeedRun, FeedSettings, ProductSubscriptionSetting
+from feeds.feed.building import FeedBuild, feed_build
+from feeds.models import FeedRun, FeedSettings
 
 logger = logging.getLogger(__name__)
 
-PRODUCT_INCLUDE = "variants,primary_image"
 # A slot is run by a tick within this long after it; older slots are not replayed (the staleness alert speaks).
 SCHEDULE_GRACE = timedelta(seconds=getattr(settings, "FEED_SCHEDULE_GRACE_SECONDS", 15 * 60))
-# A running run whose worker has not reported for this long is considered lost.
-RUN_HEARTBEAT_TIMEOUT = timedelta(seconds=getattr(settings, "FEED_RUN_HEARTBEAT_TIMEOUT_SECONDS", 10 * 60))
 # A queued run no worker picked up for this long is failed so that the store can run again.
 RUN_QUEUE_TIMEOUT = timedelta(seconds=getattr(settings, "FEED_RUN_QUEUE_TIMEOUT_SECONDS", 30 * 60))
-# A queued run still unclaimed this long after it was requested lost its message (broker restart, or the worker
-# that took it died or failed before claiming): beat's tick sends it again. Claiming is one conditional UPDATE,
-# so a second message for a run that was only waiting behind others does nothing.
-RUN_REQUEUE_AFTER = timedelta(seconds=getattr(settings, "FEED_RUN_REQUEUE_SECONDS", 120))
 # Incremental updates (issue 6 part 5): a run starts once the catalog has been quiet this long after the last
 # product webhook, and at the latest this long after the first one (a store edited all day still gets runs).
 INCREMENTAL_QUIET = timedelta(seconds=getattr(settings, "FEED_INCREMENTAL_QUIET_SECONDS", 5 * 60))
 INCREMENTAL_MAX_WAIT = timedelta(seconds=getattr(settings, "FEED_INCREMENTAL_MAX_WAIT_SECONDS", 60 * 60))
-MAX_WARNINGS = 50
 ALERT_FAILED = "feed_failed"
 ALERT_STALE = "feed_stale"
 
@@ -77,30 +57,39 @@ class FeedConfigError(Exception):
 # --- Requesting runs ------------------------------------------------------------------------------------------
 
 def feed_runs_expire(store: Store, *, now: datetime | None = None) -> int:
-    """Fail runs whose worker died (no heartbeat) or that no worker ever picked up, so a new run may start."""
+    """Fail runs whose worker died (no heartbeat for FeedRun's lease time) or that no worker ever picked up, so
+    a new run may start: a store waiting for its feed is better served by a fresh run than by one resumed late.
+    Each is one conditional UPDATE, so a run that finishes meanwhile keeps its outcome."""
     now = now or timezone.now()
+    gone = {"status": FeedRun.Status.FAILED, "finished_at": now, "lease_until": None, "next_attempt_at": None}
     lost = FeedRun.objects.filter(store=store, status=FeedRun.Status.RUNNING,
-                                  heartbeat_at__lt=now - RUN_HEARTBEAT_TIMEOUT)
-    count = lost.update(status=FeedRun.Status.FAILED, finished_at=now,
+                                  heartbeat_at__lt=now - FeedRun.job_lease())
+    count = lost.update(**gone,
                         error="The worker running this feed stopped reporting progress; the run was abandoned.")
     never = FeedRun.objects.filter(store=store, status=FeedRun.Status.QUEUED, created_at__lt=now - RUN_QUEUE_TIMEOUT)
-    count += never.update(status=FeedRun.Status.FAILED, finished_at=now,
-                          error="No worker picked this run up; is the Celery worker running?")
+    count += never.update(**gone, error="No worker picked this run up; is the Celery worker running?")
     return count
 
 
-def feed_runs_to_requeue(*, now: datetime | None = None, limit: int = 100) -> list[int]:
-    """Queued runs older than RUN_REQUEUE_AFTER that have not expired yet: their message may be lost."""
+def feed_runs_sweep(*, now: datetime | None = None) -> int:
+    """Send again the runs that lost their message (queued past FeedRun.job_stale_after, or marked due when the
+    broker refused it) or their worker (lease expired): FeedRun's durable-job sweep. A queued run older than
+    RUN_QUEUE_TIMEOUT is left to feed_runs_expire instead."""
     now = now or timezone.now()
-    return list(FeedRun.objects.filter(status=FeedRun.Status.QUEUED, created_at__lt=now - RUN_REQUEUE_AFTER,
-                                       created_at__gte=now - RUN_QUEUE_TIMEOUT)
-                .order_by("created_at").values_list("pk", flat=True)[:limit])
+    rows = FeedRun.objects.exclude(status=FeedRun.Status.QUEUED, created_at__lt=now - RUN_QUEUE_TIMEOUT)
+    return FeedRun.sweep(rows=rows, now=now)
+
+
+def feed_run_enqueue(run: FeedRun) -> None:
+    """Send the run to a worker once the transaction that created it commits (the broker down: marked due for
+    the sweep)."""
+    FeedRun.enqueue_on_commit(run.pk)
 
 
 def feed_run_request(store: Store, *, trigger: str, requested_by: str = "",
                      scheduled_for: datetime | None = None) -> FeedRun:
     """A queued run, or FeedRunRefused. The database guarantees one active run per store and one scheduled run
-    per cron slot, whichever process asks. The caller enqueues `feeds.feed_run_execute` after commit."""
+    per cron slot, whichever process asks. The caller sends it to a worker (feed_run_enqueue)."""
     if store.status != Store.Status.INSTALLED:
         raise FeedRunRefused("The app is not installed on this store (or needs re-authorization).")
     feed_runs_expire(store)
@@ -202,181 +191,6 @@ def feed_staleness_check(*, now: datetime | None = None) -> list[Store]:
 
 # --- Executing a run ------------------------------------------------------------------------------------------
 
-@dataclass
-class FeedBuild:
-    products_path: Path
-    categories_path: Path
-    catalog_read: int = 0
-    products: int = 0
-    categories: int = 0
-    bytes: int = 0
-    categories_bytes: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-
-def storefront_url(client: BigCommerceClient) -> str:
-    info = client.store_information()
-    url = info.get("secure_url") or (f"https://{info['domain']}" if info.get("domain") else "")
-    return str(url).rstrip("/")
-
-
-def feed_build(store: Store, client: BigCommerceClient, directory: Path, identity: selectors.FeedIdentity, *,
-               on_page: Callable[[FeedBuild, int | None], None] | None = None,
-               on_phase: Callable[[str], None] | None = None, page_size: int = MAX_PAGE_SIZE) -> FeedBuild:
-    """Write both feeds into `directory`, streaming the catalog one page at a time. The pages are fetched on a
-    thread of their own (_CatalogPages), so writing one page overlaps fetching the next ones, and the first
-    page is already on its way while the store's URL and category trees are read."""
-    build = FeedBuild(products_path=directory / identity.products_file,
-                      categories_path=directory / identity.categories_file)
-    with _CatalogPages(client, page_size) as pages:
-        base_url = storefront_url(client)
-        ctx = xf.FeedContext(storefront_url=base_url, incentive_group=identity.incentive_group)
-        if on_phase:
-            on_phase(FeedRun.Phase.CATEGORIES)
-        with build.products_path.open("wb") as products_out, build.categories_path.open("wb") as categories_out:
-            def out(data: str) -> None:
-                encoded = data.encode("utf-8")
-                products_out.write(encoded)
-                build.bytes += len(encoded)
-
-            def cat_out(data: str) -> None:
-                encoded = data.encode("utf-8")
-                categories_out.write(encoded)
-                build.categories_bytes += len(encoded)
-
-            known: set[int] = set()
-            cat_out(cat_xml.categories_open())
-            for tree in client.category_trees():
-                nodes = client.tree_categories(int(tree["id"]))
-                for category in cat_xml.flatten_tree(int(tree["id"]), nodes, base_url):
-                    if category.category_id in known:
-                        continue
-                    known.add(category.category_id)
-                    cat_out(cat_xml.category_xml(category))
-                    build.categories += 1
-            cat_out(cat_xml.links_open())
-
-            if on_phase:
-                on_phase(FeedRun.Phase.CATALOG)
-            out(xf.products_open())
-            for body in pages:
-                rows = body.get("data") or []
-                pagination = (body.get("meta") or {}).get("pagination") or {}
-                product_settings = _settings_for(store, xf.product_ids_of(rows))
-                products_xml, links_xml = [], []
-                for product in rows:
-                    entry = xf.product_entries(product, product_settings.get(int(product["id"])), ctx)
-                    products_xml.append(entry.xml)
-                    build.products += entry.entries
-                    if entry.warnings and len(build.warnings) < MAX_WARNINGS:
-                        build.warnings.extend(entry.warnings[:MAX_WARNINGS - len(build.warnings)])
-                    links = cat_xml.product_links_xml(entry.og_product_ids, product.get("categories") or [], known)
-                    if links:
-                        links_xml.append(links)
-                # One write per page and file: few system calls, so few GIL hand-overs with the page thread.
-                out("".join(products_xml))
-                cat_out("".join(links_xml))
-                build.catalog_read += len(rows)
-                total = pagination.get("total")
-                if on_page:
-                    on_page(build, int(total) if total is not None else None)
-            out(xf.products_close())
-            cat_out(cat_xml.categories_close())
-    return build
-
-
-def _settings_for(store: Store, product_ids: list[int]) -> dict[int, xf.ProductSetting]:
-    """The CSV rows of one page's products: one query, plain values. Written as SQL because this runs once per
-    catalog page on the run's busy thread, and the ORM's query building and per-value converters cost more than
-    the query itself. `frequencies` arrives as JSON text (Django has both SQLite and psycopg load jsonb as
-    text); booleans as 0/1 on SQLite."""
-    if not product_ids:
-        return {}
-    meta, quote = ProductSubscriptionSetting._meta, connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column)
-                        for name in ("bc_product_id", "autoship_eligible", "discontinued", "frequencies"))
-    # Identifiers from the model, every value a parameter.
-    sql = (f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.get_field('store').column)} = %s "  # noqa: S608
-           f"AND {quote(meta.get_field('bc_product_id').column)} IN ({', '.join(['%s'] * len(product_ids))})")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [store.pk, *(int(pid) for pid in product_ids)])
-        rows = cursor.fetchall()
-    return {int(pid): xf.ProductSetting.from_values(
-                eligible, discontinued, json.loads(frequencies) if isinstance(frequencies, str) else frequencies)
-            for pid, eligible, discontinued, frequencies in rows}
-
-
-@dataclass
-class _PageFailed:
-    error: BaseException
-
-
-class _CatalogPages:
-    """The catalog's pages in order, fetched by a thread of their own ahead of the caller, so a feed run takes
-    about max(paging, writing) instead of their sum.
-
-    - At most `depth` fetched pages wait for the caller: memory stays flat whatever the catalog size.
-    - The thread walks the pages like any catalog walk: one page request at a time, the same requests.
-    - A page that fails is raised in the caller's thread in its place, after the pages before it have been
-      handed over, as a one-thread walk would have met it; nothing after it is fetched. The thread touches no
-      database: a 401's hook (the store needs re-authorization) runs in the caller's thread when the error
-      reaches it.
-    - Leaving the block early (the caller failed) stops the thread before returning.
-    """
-
-    _DONE = object()
-
-    def __init__(self, client: BigCommerceClient, page_size: int, depth: int = 2):
-        self._client = client
-        self._page_size = page_size
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._walk, args=(client.for_worker_thread(),),
-                                        name="feed-catalog-pages", daemon=True)
-
-    def __enter__(self) -> _CatalogPages:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def __iter__(self) -> Iterator[dict]:
-        while (item := self._queue.get()) is not self._DONE:
-            if isinstance(item, _PageFailed):
-                if isinstance(item.error, BigCommerceUnauthorized):
-                    self._client.report_unauthorized()
-                raise item.error
-            yield item
-
-    def _walk(self, client: BigCommerceClient) -> None:
-        page = 1
-        try:
-            while True:
-                body = client.products_page(page, include=PRODUCT_INCLUDE, limit=self._page_size)
-                if not self._hand_over(body):
-                    return
-                rows = body.get("data") or []
-                total_pages = ((body.get("meta") or {}).get("pagination") or {}).get("total_pages")
-                if not rows or total_pages is None or page >= int(total_pages):
-                    break
-                page += 1
-        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
-            self._hand_over(_PageFailed(exc))
-            return
-        self._hand_over(self._DONE)
-
-    def _hand_over(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-
 def _check_ready(store: Store, fs: FeedSettings, identity: selectors.FeedIdentity) -> None:
     if not store.is_installed:
         raise FeedConfigError("The app is not installed on this store (or needs re-authorization).")
@@ -391,63 +205,31 @@ def _check_ready(store: Store, fs: FeedSettings, identity: selectors.FeedIdentit
         raise FeedConfigError("Pin the SFTP server's host key on the Product feed page before the first upload.")
 
 
-def _claim(run_id: int, now: datetime) -> bool:
-    """Queued → running, or take over a running run whose worker died (the task is acks_late)."""
-    fields = {"status": FeedRun.Status.RUNNING, "started_at": now, "heartbeat_at": now, "error": "",
-              "phase": FeedRun.Phase.CATEGORIES}
-    if FeedRun.objects.filter(pk=run_id, status=FeedRun.Status.QUEUED).update(**fields):
-        return True
-    return bool(FeedRun.objects.filter(pk=run_id, status=FeedRun.Status.RUNNING,
-                                       heartbeat_at__lt=now - RUN_HEARTBEAT_TIMEOUT).update(**fields))
-
-
 def feed_run_execute(run_id: int, *, upload_attempts: int = sftp.DEFAULT_UPLOAD_ATTEMPTS,
                      backoff: float = sftp.DEFAULT_BACKOFF_SECONDS) -> FeedRun:
-    """Build and upload the feeds of a queued run. Idempotent: a run that is not queued (already done, or being
-    run by a live worker) is left alone."""
-    if not _claim(run_id, timezone.now()):
+    """Build and upload the feeds of a queued run. Idempotent: a run is claimed first (middleware.plumbing.jobs:
+    queued, or running with its lease expired because its worker died; the task is acks_late), so a run that
+    is done or being run by a live worker is left alone."""
+    now = timezone.now()
+    if not FeedRun.claim(run_id, now=now, started_at=now, heartbeat_at=now, error="",
+                         phase=FeedRun.Phase.CATEGORIES):
         return FeedRun.objects.get(pk=run_id)
     run = FeedRun.objects.select_related("store").get(pk=run_id)
     store = run.store
-    last_beat = [time.monotonic()]
-
-    def update(force: bool = False, **fields) -> None:
-        if not force and time.monotonic() - last_beat[0] < 1.0:
-            return
-        last_beat[0] = time.monotonic()
-        FeedRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now(), **fields)
-
+    beat = _Heartbeat(run.pk)
     try:
         fs = selectors.feed_settings_for(store)
         identity = selectors.feed_identity(store)
         _check_ready(store, fs, identity)
         client = client_for_store(store)
         with tempfile.TemporaryDirectory(prefix="feed-") as tmp:
-            def on_page(build: FeedBuild, total: int | None) -> None:
-                update(force=True, catalog_read=build.catalog_read, catalog_total=total, products=build.products,
-                       bytes=build.bytes, categories=build.categories, categories_bytes=build.categories_bytes)
-
-            build = feed_build(store, client, Path(tmp), identity, on_page=on_page,
-                               on_phase=lambda phase: update(force=True, phase=phase))
-            update(force=True, phase=FeedRun.Phase.UPLOAD, catalog_read=build.catalog_read,
-                   products=build.products, bytes=build.bytes, categories=build.categories,
-                   categories_bytes=build.categories_bytes, warnings=build.warnings)
-            files, uploaded = [], 0
-            for path in (build.products_path, build.categories_path):
-                base = uploaded
-
-                def progress(done: int, _total: int, base: int = base) -> None:
-                    update(bytes_uploaded=base + done)
-
-                result = sftp.sftp_upload(fs, path, path.name, attempts=upload_attempts, backoff=backoff,
-                                          progress=progress)
-                uploaded += result.bytes
-                files.append({"name": path.name, "remote_path": result.remote_path, "bytes": result.bytes,
-                              "attempts": result.attempts})
-                FeedRun.objects.filter(pk=run.pk).update(host_key_fingerprint=result.fingerprint,
-                                                         bytes_uploaded=uploaded, files=files)
-        FeedRun.objects.filter(pk=run.pk).update(status=FeedRun.Status.SUCCEEDED, phase=FeedRun.Phase.DONE,
-                                                 finished_at=timezone.now(), heartbeat_at=timezone.now())
+            build = feed_build(store, client, Path(tmp), identity, on_page=beat.page,
+                               on_phase=lambda phase: beat(force=True, phase=phase))
+            beat(force=True, phase=FeedRun.Phase.UPLOAD, catalog_read=build.catalog_read,
+                 products=build.products, bytes=build.bytes, categories=build.categories,
+                 categories_bytes=build.categories_bytes, warnings=build.warnings)
+            _files_upload(run.pk, fs, build, beat, attempts=upload_attempts, backoff=backoff)
+        FeedRun.succeed(run.pk, phase=FeedRun.Phase.DONE, heartbeat_at=timezone.now())
         alert_resolve(store, dedupe_key=ALERT_FAILED)
         alert_resolve(store, dedupe_key=ALERT_STALE)
         logger.info("Feed run %s of %s uploaded %d products (%d bytes)", run.pk, store.store_hash,
@@ -461,69 +243,45 @@ def feed_run_execute(run_id: int, *, upload_attempts: int = sftp.DEFAULT_UPLOAD_
     return run
 
 
+class _Heartbeat:
+    """A running run's progress reports; each renews its lease (FeedRun.extend_lease), at most once a second
+    unless forced, so a long upload's callbacks do not write a row per block."""
+
+    def __init__(self, run_pk: int):
+        self.run_pk = run_pk
+        self.last = time.monotonic()
+
+    def __call__(self, force: bool = False, **fields) -> None:
+        if not force and time.monotonic() - self.last < 1.0:
+            return
+        self.last = time.monotonic()
+        now = timezone.now()
+        FeedRun.extend_lease(self.run_pk, now=now, heartbeat_at=now, **fields)
+
+    def page(self, build: FeedBuild, total: int | None) -> None:
+        self(force=True, catalog_read=build.catalog_read, catalog_total=total, products=build.products,
+             bytes=build.bytes, categories=build.categories, categories_bytes=build.categories_bytes)
+
+
+def _files_upload(run_pk: int, fs: FeedSettings, build: FeedBuild, beat: _Heartbeat, *, attempts: int,
+                  backoff: float) -> None:
+    """Upload the products feed, then the categories feed, recording each file once it reached the server."""
+    files, uploaded = [], 0
+    for path in (build.products_path, build.categories_path):
+        base = uploaded
+
+        def progress(done: int, _total: int, base: int = base) -> None:
+            beat(bytes_uploaded=base + done)
+
+        result = sftp.sftp_upload(fs, path, path.name, attempts=attempts, backoff=backoff, progress=progress)
+        uploaded += result.bytes
+        files.append({"name": path.name, "remote_path": result.remote_path, "bytes": result.bytes,
+                      "attempts": result.attempts})
+        FeedRun.objects.filter(pk=run_pk).update(host_key_fingerprint=result.fingerprint, bytes_uploaded=uploaded,
+                                                 files=files)
+
+
 def _fail(run: FeedRun, message: str) -> None:
-    FeedRun.objects.filter(pk=run.pk).update(status=FeedRun.Status.FAILED, finished_at=timezone.now(),
-                                             heartbeat_at=timezone.now(), error=message[:4000])
+    FeedRun.fail(run.pk, message, heartbeat_at=timezone.now())
     alert_raise(run.store, ALERT_FAILED, f"The product feed run failed: {message}", dedupe_key=ALERT_FAILED,
                 detail={"run_id": run.pk})
-
-
-# --- Host key pinning -----------------------------------------------------------------------------------------------
-
-@dataclass
-class HostKeyView:
-    host: str
-    port: int
-    pinned: str  # OpenSSH form, "" when nothing is pinned
-    pinned_fingerprint: str
-    presented: str = ""  # what the server shows now (after a scan)
-    presented_fingerprint: str = ""
-    error: str = ""
-
-    @property
-    def matches(self) -> bool:
-        return bool(self.pinned_fingerprint) and self.pinned_fingerprint == self.presented_fingerprint
-
-    def as_dict(self) -> dict:
-        return {"host": self.host, "port": self.port, "pinned": self.pinned,
-                "pinned_fingerprint": self.pinned_fingerprint, "presented": self.presented,
-                "presented_fingerprint": self.presented_fingerprint, "matches": self.matches, "error": self.error}
-
-
-def host_key_view(fs: FeedSettings, *, scan: bool = False) -> HostKeyView:
-    pinned_fp = ""
-    if fs.sftp_host_key:
-        try:
-            pinned_fp = sftp.host_key_fingerprint_of_line(fs.sftp_host_key)
-        except sftp.SftpConfigError as exc:
-            pinned_fp = f"(invalid: {exc})"
-    view = HostKeyView(host=fs.sftp_host, port=fs.sftp_port, pinned=fs.sftp_host_key, pinned_fingerprint=pinned_fp)
-    if scan:
-        if not fs.sftp_host:
-            view.error = "No SFTP server is configured."
-            return view
-        try:
-            key = sftp.host_key_scan(fs.sftp_host, fs.sftp_port)
-            view.presented, view.presented_fingerprint = sftp.host_key_line(key), sftp.host_key_fingerprint(key)
-        except sftp.SftpError as exc:
-            view.error = str(exc)
-    return view
-
-
-def host_key_pin(fs: FeedSettings, *, fingerprint: str, actor: str = "") -> HostKeyView:
-    """Pin the key the server presents now, but only if it is the one the merchant saw and approved (its
-    fingerprint): a key swapped between showing and pinning is refused."""
-    fingerprint = (fingerprint or "").strip()
-    if not fingerprint:
-        raise sftp.SftpConfigError("Give the fingerprint you verified (SHA256:...).")
-    key = sftp.host_key_scan(fs.sftp_host, fs.sftp_port)
-    presented = sftp.host_key_fingerprint(key)
-    if presented != fingerprint:
-        raise sftp.SftpHostKeyError(f"The server now presents {presented}, not the fingerprint you approved "
-                                    f"({fingerprint}). Nothing was pinned.", presented_key=key)
-    previous = fs.sftp_host_key
-    fs.sftp_host_key = sftp.host_key_line(key)
-    fs.save(update_fields=["sftp_host_key", "updated_at"])
-    audit(fs.store, "sftp_host_key_pinned", actor=actor, fingerprint=presented,
-          previous=sftp.host_key_fingerprint_of_line(previous) if previous else "")
-    return host_key_view(fs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import transaction
 
 from feeds.feed import services
 
@@ -18,18 +17,12 @@ def feed_run_execute(run_id: int) -> str:
     return services.feed_run_execute(run_id).status
 
 
-def feed_run_enqueue(run_id: int) -> None:
-    """Send the run to a worker once the transaction that created it commits."""
-    transaction.on_commit(lambda: feed_run_execute.delay(run_id))
-
-
 @shared_task(name="feeds.feed_schedule_tick", acks_late=True)
 def feed_schedule_tick() -> int:
     runs = services.feed_schedule_tick() + services.feed_incremental_tick()
     for run in runs:
-        feed_run_enqueue(run.pk)
-    for run_id in services.feed_runs_to_requeue():
-        feed_run_enqueue(run_id)
+        services.feed_run_enqueue(run)
+    services.feed_runs_sweep()
     return len(runs)
 
 

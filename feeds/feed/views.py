@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bigcommerce_app.console_auth import console_view
 from feeds import cron, sftp
-from feeds.feed import selectors, services, tasks
+from feeds.feed import host_keys, selectors, services
 from feeds.models import FeedRun
 
 
@@ -33,7 +33,7 @@ def feeds_page(request: HttpRequest) -> HttpResponse:
         "active": selectors.run_active(store),
         "schedule": selectors.schedule_status(store), "schedule_words": cron.describe(fields, time_zone=fs.time_zone),
         "feed_settings": fs, "identity": identity,
-        "host_key": services.host_key_view(fs, scan=request.GET.get("scan") == "1"),
+        "host_key": host_keys.host_key_view(fs, scan=request.GET.get("scan") == "1"),
         "message": request.GET.get("message", ""), "problem": request.GET.get("problem", ""),
     }
     return render(request, "feeds/feed.html", context)
@@ -48,7 +48,7 @@ def run_now(request: HttpRequest) -> HttpResponse:
                                         requested_by=console.user.email)
     except services.FeedRunRefused as exc:
         return _back(console.token, problem=str(exc))
-    tasks.feed_run_enqueue(run.pk)
+    services.feed_run_enqueue(run)
     return _back(console.token, message=f"Feed run {run.pk} queued.")
 
 
@@ -58,7 +58,7 @@ def host_key_pin(request: HttpRequest) -> HttpResponse:
     console = request.console
     fs = selectors.feed_settings_for(console.store)
     try:
-        view = services.host_key_pin(fs, fingerprint=request.POST.get("fingerprint", ""), actor=console.user.email)
+        view = host_keys.host_key_pin(fs, fingerprint=request.POST.get("fingerprint", ""), actor=console.user.email)
     except sftp.SftpError as exc:
         return _back(console.token, problem=str(exc))
     return _back(console.token, message=f"Host key {view.pinned_fingerprint} pinned.")

@@ -221,98 +221,128 @@ _STOCK_TAILS = {(eligible, discontinued): tuple(
 def product_entries(product: dict, setting: ProductSetting | None, ctx: FeedContext) -> EntryResult:
     """The `<product>` elements of one BigCommerce product, one per variant. This runs for every variant of the
     catalog, so everything that is the same for all variants of a product (name, URL, primary image, stock
-    rule, the CSV's word, the element tail) is worked out once per product, and the per-variant part is one
-    f-string over values that need escaping only when they hold a markup character."""
+    rule, the CSV's word, the element tail) is worked out once per product (_ProductParts), and the per-variant
+    part is one f-string over values that need escaping only when they hold a markup character."""
     result = EntryResult()
-    setting = setting or _NO_SETTING
     variants = product.get("variants") or []
     if not variants and product.get("base_variant_id"):
         variants = [{"id": product["base_variant_id"], "sku": product.get("sku")}]
     if not variants:
         result.warnings.append(f"product {product.get('id')}: no variant, left out")
         return result
-    url = details_url(product, ctx)
-    if len(url) > MAX_URL:
-        result.warnings.append(f"product {product['id']}: storefront URL longer than {MAX_URL}, left out")
-        url = ""
-    url_xml = f"<details_url>{text(url)}</details_url>" if url else ""
-    groups_xml = ctx.groups_xml
-    product_image = variant_image(product, {})
-    url_image_xml = url_xml + (f"<image_url>{text(product_image)}</image_url>" if product_image else "")
-    base_name = clean(product.get("name")).strip()
-    base_name_xml = _cdata_clean(base_name[:MAX_NAME])
-    product_sku = product.get("sku") or ""
-    discontinued = setting.discontinued
-    eligible = setting.autoship_eligible and not discontinued
-    frequency_xml = (f"<every>{int(setting.every)}</every><every_period>{int(setting.every_period)}</every_period>"
-                     if eligible and setting.every and setting.every_period else "")
-    stock_tail = _STOCK_TAILS[bool(eligible), bool(discontinued)]
-    # variant_in_stock, with what depends only on the product decided once.
-    purchasable = product.get("availability") != "disabled" and not discontinued
-    tracking = product.get("inventory_tracking") or "none"
-    per_variant_level = tracking == "variant"
-    product_stock = purchasable and (int(product.get("inventory_level") or 0) > 0 if tracking == "product"
-                                     else True)
-    many = len(variants) > 1
-    product_id = product["id"]
-    plain_ids = type(product_id) is int
+    common = _product_parts(product, setting or _NO_SETTING, ctx, result.warnings, many=len(variants) > 1)
     parts: list[str] = []
     og_ids = result.og_product_ids
     for variant in variants:
-        variant_id = variant["id"]
-        pid = og_product_id(product_id, variant_id)
-        price = variant.get("calculated_price")
-        if type(price) is int and 0 <= price <= MAX_WHOLE_PRICE:  # _price_text() inline: the usual case
-            price = f"{price}.00"
-        else:
-            price = _price_text(price)
-        if price is None:
-            price = money(variant.get("calculated_price"))
-            if price is None:
-                price = money(variant.get("price"))
-                if price is None:
-                    price = variant_price(product, {})
-            if price is None or price < 0 or price > MAX_PRICE:
-                result.warnings.append(f"{pid}: price {price} cannot be sent, left out")
-                continue
-        options = variant.get("option_values")
-        if not options:
-            label = ""
-        elif len(options) == 1:  # variant_label() of the common one-option variant
-            label = options[0].get("label")
-            label = (label if type(label) is str and label.isprintable() else clean(label)) if label else ""
-        else:
-            label = variant_label(variant)
-        if label and many:
-            name = f"{base_name} - {label}"[:MAX_NAME]
-            name_xml = f"<![CDATA[{name.replace(']]>', _CDATA_SPLIT)}]]>"
-        else:
-            name_xml = base_name_xml
-        sku = variant.get("sku") or product_sku
-        sku = (sku if type(sku) is str and sku.isprintable() else clean(sku)).strip()
-        if len(sku) > MAX_ID:
-            result.warnings.append(f"{pid}: SKU longer than {MAX_ID} characters, sku left out")
-            sku = ""
-        if "&" in sku or "<" in sku or ">" in sku:
-            sku = escape(sku)
-        variant_image_url = _https(variant["image_url"]) if variant.get("image_url") else ""
-        if not purchasable or variant.get("purchasing_disabled"):
-            stock = False
-        elif per_variant_level:
-            level = variant.get("inventory_level")
-            stock = (level if type(level) is int else int(level or 0)) > 0
-        else:
-            stock = product_stock
-        pid_xml = pid if plain_ids and type(variant_id) is int else text(pid)  # an int's digits need no escaping
-        parts.append(
-            f"<product><name>{name_xml}</name><product_id>{pid_xml}</product_id>"
-            f"{f'<sku>{sku}</sku>' if sku else ''}{groups_xml}<price>{price}</price>"
-            f"{url_xml + f'<image_url>{text(variant_image_url)}</image_url>' if variant_image_url else url_image_xml}"
-            f"{stock_tail[stock]}{_extra_data(label) if label else ''}{frequency_xml}</product>\n")
-        og_ids.append(pid)
+        pid = og_product_id(common.product_id, variant["id"])
+        xml = _variant_xml(product, variant, pid, common, result.warnings)
+        if xml is not None:
+            parts.append(xml)
+            og_ids.append(pid)
     result.entries = len(parts)
     result.xml = "".join(parts)
     return result
+
+
+@dataclass(slots=True)
+class _ProductParts:
+    """What every variant entry of one product shares, worked out once per product."""
+
+    product_id: Any
+    plain_ids: bool  # an int product id: with an int variant id, the og_product_id needs no escaping
+    many: bool  # several variants: each one's name carries its option labels
+    url_xml: str
+    url_image_xml: str  # url_xml and the product's image
+    groups_xml: str
+    base_name: str
+    base_name_xml: str
+    product_sku: str
+    frequency_xml: str
+    stock_tail: tuple[str, str]  # autoship_eligible, in_stock, discontinued; indexed by "in stock"
+    purchasable: bool
+    per_variant_level: bool  # inventory tracked per variant
+    product_stock: bool  # in stock by the product's rule (when not per variant)
+
+
+def _product_parts(product: dict, setting: ProductSetting, ctx: FeedContext, warnings: list[str], *,
+                   many: bool) -> _ProductParts:
+    url = details_url(product, ctx)
+    if len(url) > MAX_URL:
+        warnings.append(f"product {product['id']}: storefront URL longer than {MAX_URL}, left out")
+        url = ""
+    url_xml = f"<details_url>{text(url)}</details_url>" if url else ""
+    product_image = variant_image(product, {})
+    base_name = clean(product.get("name")).strip()
+    discontinued = setting.discontinued
+    eligible = setting.autoship_eligible and not discontinued
+    # variant_in_stock, with what depends only on the product decided once.
+    purchasable = product.get("availability") != "disabled" and not discontinued
+    tracking = product.get("inventory_tracking") or "none"
+    return _ProductParts(
+        product_id=product["id"], plain_ids=type(product["id"]) is int, many=many, url_xml=url_xml,
+        url_image_xml=url_xml + (f"<image_url>{text(product_image)}</image_url>" if product_image else ""),
+        groups_xml=ctx.groups_xml, base_name=base_name, base_name_xml=_cdata_clean(base_name[:MAX_NAME]),
+        product_sku=product.get("sku") or "",
+        frequency_xml=(f"<every>{int(setting.every)}</every><every_period>{int(setting.every_period)}"
+                       "</every_period>" if eligible and setting.every and setting.every_period else ""),
+        stock_tail=_STOCK_TAILS[bool(eligible), bool(discontinued)], purchasable=purchasable,
+        per_variant_level=tracking == "variant",
+        product_stock=purchasable and (int(product.get("inventory_level") or 0) > 0 if tracking == "product"
+                                       else True))
+
+
+def _variant_xml(product: dict, variant: dict, pid: str, common: _ProductParts, warnings: list[str]) -> str | None:
+    """One variant's `<product>` element, or None (with a warning) when its price cannot be sent."""
+    price = variant.get("calculated_price")
+    if type(price) is int and 0 <= price <= MAX_WHOLE_PRICE:  # _price_text() inline: the usual case
+        price = f"{price}.00"
+    else:
+        price = _price_text(price)
+    if price is None:
+        price = money(variant.get("calculated_price"))
+        if price is None:
+            price = money(variant.get("price"))
+            if price is None:
+                price = variant_price(product, {})
+        if price is None or price < 0 or price > MAX_PRICE:
+            warnings.append(f"{pid}: price {price} cannot be sent, left out")
+            return None
+    options = variant.get("option_values")
+    if not options:
+        label = ""
+    elif len(options) == 1:  # variant_label() of the common one-option variant
+        label = options[0].get("label")
+        label = (label if type(label) is str and label.isprintable() else clean(label)) if label else ""
+    else:
+        label = variant_label(variant)
+    if label and common.many:
+        name = f"{common.base_name} - {label}"[:MAX_NAME]
+        name_xml = f"<![CDATA[{name.replace(']]>', _CDATA_SPLIT)}]]>"
+    else:
+        name_xml = common.base_name_xml
+    sku = variant.get("sku") or common.product_sku
+    sku = (sku if type(sku) is str and sku.isprintable() else clean(sku)).strip()
+    if len(sku) > MAX_ID:
+        warnings.append(f"{pid}: SKU longer than {MAX_ID} characters, sku left out")
+        sku = ""
+    if "&" in sku or "<" in sku or ">" in sku:
+        sku = escape(sku)
+    if variant.get("image_url") and (image := _https(variant["image_url"])):
+        url_image_xml = f"{common.url_xml}<image_url>{text(image)}</image_url>"
+    else:
+        url_image_xml = common.url_image_xml
+    if not common.purchasable or variant.get("purchasing_disabled"):
+        stock = False
+    elif common.per_variant_level:
+        level = variant.get("inventory_level")
+        stock = (level if type(level) is int else int(level or 0)) > 0
+    else:
+        stock = common.product_stock
+    pid_xml = pid if common.plain_ids and type(variant["id"]) is int else text(pid)  # an int's digits: no escaping
+    return (f"<product><name>{name_xml}</name><product_id>{pid_xml}</product_id>"
+            f"{f'<sku>{sku}</sku>' if sku else ''}{common.groups_xml}<price>{price}</price>"
+            f"{url_image_xml}{common.stock_tail[stock]}{_extra_data(label) if label else ''}"
+            f"{common.frequency_xml}</product>\n")
 
 
 def products_open() -> str:

@@ -3,8 +3,15 @@ produced them (kept for compare and rollback) and the background CSV exports of 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 from django.utils import timezone
+
+from middleware.plumbing.jobs import DurableJob
+
+# The worker's check of a large import: its hard time limit (feeds.products.tasks), and so the check's lease.
+IMPORT_CHECK_TIME_LIMIT = 1860
 
 # every_period codes (seed 002 "Frequency Options Table"; ordergroove.md §7: 1 days, 2 weeks, 3 months).
 EVERY_PERIOD_NAMES = {1: "days", 2: "weeks", 3: "months"}
@@ -58,18 +65,29 @@ class ProductSubscriptionSetting(models.Model):
                 "autoship_eligible": self.autoship_eligible, "frequencies": self.frequencies}
 
 
-class ProductSettingsImport(models.Model):
+class ProductSettingsImport(DurableJob):
     """One uploaded CSV. An applied import keeps, for every product it touched, the settings before
     (`previous`, None = the product had none) and after (`applied`): enough to show what changed and to
     roll it back. A rejected import keeps its errors and changed nothing. A file with more subscription products
     than the upload request can check against the live catalog is CHECKING (its bytes in `upload`) until a worker
-    has checked and applied or rejected it."""
+    has checked and applied or rejected it.
+
+    That worker's check is a durable job (middleware.plumbing.jobs) with its own status, `check_status`: the
+    import's `status` stays what the merchant sees. A lost message, a broker outage or a dead worker delays the
+    check, the sweep hands it on. `attempts`, `next_attempt_at` and `lease_until` come from DurableJob."""
 
     class Status(models.TextChoices):
         CHECKING = "checking", "Checking"
         APPLIED = "applied", "Applied"
         REJECTED = "rejected", "Rejected"
         ROLLED_BACK = "rolled_back", "Rolled back"
+
+    class CheckStatus(models.TextChoices):
+        NONE = "", "No check"  # decided in the upload request
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Being checked"
+        DONE = "done", "Decided"
+        FAILED = "failed", "Failed"
 
     store = models.ForeignKey("bigcommerce_app.Store", on_delete=models.CASCADE, related_name="product_imports")
     status = models.CharField(max_length=16, choices=Status.choices)
@@ -90,13 +108,28 @@ class ProductSettingsImport(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     rolled_back_at = models.DateTimeField(null=True, blank=True)
     rolled_back_by = models.CharField(max_length=255, blank=True, default="")
+    check_status = models.CharField(max_length=16, choices=CheckStatus.choices, blank=True, default="")
+
+    job_task = "feeds.product_settings_import_check"
+    job_status_field = "check_status"
+    job_pending, job_running = CheckStatus.PENDING, CheckStatus.RUNNING
+    job_done, job_failed = CheckStatus.DONE, CheckStatus.FAILED
+    job_final = (CheckStatus.DONE, CheckStatus.FAILED)
+    job_stale_seconds = 120  # a check nobody picked up this long after the upload lost its message
+    job_retry_delays = (60, 300)  # a check that raised (not a catalog error: those reject the file)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["store", "status", "-created_at"])]
+        indexes = [models.Index(fields=["store", "status", "-created_at"]),
+                   models.Index(fields=["check_status", "created_at"])]  # the sweep
 
     def __str__(self) -> str:
         return f"import {self.pk} of {self.store_id} ({self.status})"
+
+    @classmethod
+    def job_lease(cls) -> timedelta:
+        # The check task's hard time limit and a margin: a live check never loses its claim.
+        return timedelta(seconds=IMPORT_CHECK_TIME_LIMIT + 60)
 
 
 class ProductExportJob(models.Model):

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from middleware.plumbing.jobs import DurableJob
+
 ACTIVE_STATUSES = ("queued", "running")
 
 
-class FeedRun(models.Model):
+class FeedRun(DurableJob):
     """A run of the product + categories feeds. At most one queued/running run per store (database constraint),
-    and at most one scheduled run per cron slot (so two beat processes cannot both start one)."""
+    and at most one scheduled run per cron slot (so two beat processes cannot both start one).
+
+    A durable job (middleware.plumbing.jobs): claimed with a lease that each heartbeat renews, swept again when
+    its message was lost (still queued FEED_RUN_REQUEUE_SECONDS after the request, or marked due when the broker
+    refused it) or its worker died (lease expired). `attempts`, `next_attempt_at` and `lease_until` come from
+    DurableJob."""
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"
@@ -56,6 +66,15 @@ class FeedRun(models.Model):
     warnings = models.JSONField(default=list, blank=True)  # e.g. products left out, and why (capped)
     error = models.TextField(blank=True, default="")
 
+    job_task = "feeds.feed_run_execute"
+    job_pending, job_running = Status.QUEUED, Status.RUNNING
+    job_done, job_failed = Status.SUCCEEDED, Status.FAILED
+    job_final = (Status.SUCCEEDED, Status.FAILED)
+    job_finished_field = "finished_at"
+    job_error_field = "error"
+    job_error_max = 4000
+    job_sweep_limit = 100
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["store", "-created_at"]), models.Index(fields=["store", "status"]),
@@ -69,6 +88,18 @@ class FeedRun(models.Model):
 
     def __str__(self) -> str:
         return f"feed run {self.pk} of {self.store_id} ({self.status})"
+
+    @classmethod
+    def job_lease(cls) -> timedelta:
+        # A running run whose worker has not reported (heartbeat) for this long is considered lost.
+        return timedelta(seconds=getattr(settings, "FEED_RUN_HEARTBEAT_TIMEOUT_SECONDS", 10 * 60))
+
+    @classmethod
+    def job_stale_after(cls) -> timedelta:
+        # A queued run still unclaimed this long after it was requested lost its message (broker restart, or the
+        # worker that took it died or failed before claiming): the sweep sends it again. Claiming is one
+        # conditional UPDATE, so a second message for a run that was only waiting behind others does nothing.
+        return timedelta(seconds=getattr(settings, "FEED_RUN_REQUEUE_SECONDS", 120))
 
     @property
     def is_active(self) -> bool:

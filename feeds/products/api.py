@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from bigcommerce_app.console_auth import ConsoleTokenAuthentication
 from feeds.models import ProductExportJob, ProductSettingsImport
-from feeds.products import selectors, services
+from feeds.products import imports, selectors, services
 from middleware.plumbing.inputs import INT32_MAX, InputError, optional_int, strict_int
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -185,7 +185,7 @@ class ImportsAPI(ConsoleAPIView):
         else:
             return Response({"detail": "Send the CSV as multipart field 'file' or as a text/csv body."},
                             status=status.HTTP_400_BAD_REQUEST)
-        record = services.product_settings_import(request.user.store, data=data, file_name=name,
+        record = imports.product_settings_import(request.user.store, data=data, file_name=name,
                                                   uploaded_by=_actor(request))
         code = {ProductSettingsImport.Status.APPLIED: status.HTTP_201_CREATED,
                 ProductSettingsImport.Status.CHECKING: status.HTTP_202_ACCEPTED}.get(record.status,
@@ -213,8 +213,8 @@ class ImportRollbackAPI(ConsoleAPIView):
         if selectors.import_get(request.user.store, import_id) is None:
             return Response({"detail": "No such import."}, status=status.HTTP_404_NOT_FOUND)
         try:
-            record = services.product_settings_rollback(request.user.store, import_id, actor=_actor(request))
-        except services.ProductSettingsError as exc:
+            record = imports.product_settings_rollback(request.user.store, import_id, actor=_actor(request))
+        except imports.ProductSettingsError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(selectors.import_as_dict(record))
 

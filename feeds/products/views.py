@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from bigcommerce_app.console_auth import console_view
-from feeds.products import selectors, services
+from feeds.products import imports, selectors
 from feeds.products.api import max_upload_bytes, too_large_message
 from middleware.plumbing.inputs import optional_int
 
@@ -52,7 +52,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         return _back(console.token, problem="Choose the CSV file to import first.")
     if upload.size > max_upload_bytes():
         return _back(console.token, problem=too_large_message())
-    record = services.product_settings_import(console.store, data=upload.read(), file_name=upload.name,
+    record = imports.product_settings_import(console.store, data=upload.read(), file_name=upload.name,
                                               uploaded_by=console.user.email)
     return _back(console.token, **{"import": record.pk})
 
@@ -62,8 +62,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 def import_rollback(request: HttpRequest, import_id: int) -> HttpResponse:
     console = request.console
     try:
-        record = services.product_settings_rollback(console.store, import_id, actor=console.user.email)
-    except services.ProductSettingsError as exc:
+        record = imports.product_settings_rollback(console.store, import_id, actor=console.user.email)
+    except imports.ProductSettingsError as exc:
         return _back(console.token, problem=str(exc))
     return _back(console.token, message=f"Import #{record.pk} was rolled back: the previous settings are back.",
                  **{"import": record.pk})

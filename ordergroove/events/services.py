@@ -1,8 +1,8 @@
 """Ordergroove webhook events: verify, store once per event id, then act on them asynchronously.
 
 Ordergroove gives a delivery 5 seconds (ordergroove.md §9.3), so the request only verifies the signature and
-inserts one row; alerts (which may send e-mail) are raised by a task, and a periodic sweep picks up any event
-whose task never ran.
+inserts one row; alerts (which may send e-mail) are raised by a task. Each event is a durable job
+(middleware.plumbing.jobs): a periodic sweep picks up any event whose task never ran, failed or died.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import alert_raise, alert_resolve
@@ -164,50 +163,51 @@ def og_event_receive(*, body: bytes, signature_header: str | None, store_hash: s
         event = OrdergrooveEvent.objects.get(store=store, event_id=event_id)
         logger.info("Ordergroove event %s for store %s received again: ignored", event_id, store.store_hash)
         return EventReceipt(event, False)
-    transaction.on_commit(lambda: _enqueue(event.pk))
+    OrdergrooveEvent.enqueue_on_commit(event.pk)  # broker down: marked due, the sweep processes it
     return EventReceipt(event, True)
 
 
-def _enqueue(event_pk: int) -> None:
-    from ordergroove.events.tasks import og_event_process_task
-
+def og_event_process(event_pk: int) -> str:
+    """Act on a stored event once: raise (or resolve) the console alert of an order's placement outcome.
+    Claimed first (middleware.plumbing.jobs), so a duplicate message or the sweep cannot act on it twice at
+    once; a failure is recorded and retried on OrdergrooveEvent's schedule. Returns the event's status after
+    this attempt, or "not-claimed"."""
+    if not OrdergrooveEvent.claim(event_pk):
+        return "not-claimed"
+    event = OrdergrooveEvent.objects.select_related("store").get(pk=event_pk)
     try:
-        og_event_process_task.delay(event_pk)
-    except Exception:  # noqa: BLE001 - broker down: the periodic sweep processes the event later
-        logger.warning("Queueing Ordergroove event %s failed; the sweep will process it", event_pk)
+        with transaction.atomic():  # the alert and "processed" commit together
+            _alert_update(event)
+            OrdergrooveEvent.succeed(event.pk)
+    except Exception as exc:  # noqa: BLE001 - recorded on the event and retried; the worker goes on
+        logger.exception("Processing Ordergroove event %s failed", event.pk)
+        return OrdergrooveEvent.retry_or_fail(event.pk, failures=event.attempts,
+                                              error=f"{exc.__class__.__name__}: {exc}")
+    return OrdergrooveEvent.Status.PROCESSED
 
 
-def og_event_process(event_pk: int) -> OrdergrooveEvent | None:
-    """Act on a stored event once: raise (or resolve) the console alert of an order's placement outcome."""
-    with transaction.atomic():
-        event = OrdergrooveEvent.objects.select_for_update().select_related("store").filter(pk=event_pk).first()
-        if event is None or event.processed_at is not None:
-            return event
-        order_ref = event.og_order_public_id or event.public_id
-        dedupe = f"og_order_event:{order_ref}"
-        if event.event_type in ALERT_EVENT_TYPES:
-            severity, template = ALERT_EVENT_TYPES[event.event_type]
-            message = template.format(order=order_ref or "?", message=event.message or event.status_display or
-                                      "no message from Ordergroove")
-            alert_raise(event.store, event.event_type.replace(".", "_"), message, severity=severity,
-                        detail={"event_id": event.event_id, "og_order_public_id": order_ref,
-                                "merchant_user_id": event.merchant_user_id}, dedupe_key=dedupe)
-        elif event.event_type in RESOLVING_EVENT_TYPES and order_ref:
-            alert_resolve(event.store, dedupe_key=dedupe)
-        event.processed_at = timezone.now()
-        event.save(update_fields=["processed_at"])
-        return event
+def _alert_update(event: OrdergrooveEvent) -> None:
+    order_ref = event.og_order_public_id or event.public_id
+    dedupe = f"og_order_event:{order_ref}"
+    if event.event_type in ALERT_EVENT_TYPES:
+        severity, template = ALERT_EVENT_TYPES[event.event_type]
+        message = template.format(order=order_ref or "?", message=event.message or event.status_display or
+                                  "no message from Ordergroove")
+        alert_raise(event.store, event.event_type.replace(".", "_"), message, severity=severity,
+                    detail={"event_id": event.event_id, "og_order_public_id": order_ref,
+                            "merchant_user_id": event.merchant_user_id}, dedupe_key=dedupe)
+    elif event.event_type in RESOLVING_EVENT_TYPES and order_ref:
+        alert_resolve(event.store, dedupe_key=dedupe)
 
 
 def og_events_sweep(*, older_than_seconds: int = 60, limit: int = 500) -> int:
-    """Process events whose task never ran (broker outage, worker crash)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    pks = list(OrdergrooveEvent.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
-               .order_by("received_at").values_list("pk", flat=True)[:limit])
-    for pk in pks:
-        try:
-            og_event_process(pk)
-        except Exception as exc:  # noqa: BLE001 - one bad event must not block the others
-            logger.exception("Processing Ordergroove event %s failed", pk)
-            OrdergrooveEvent.objects.filter(pk=pk).update(processing_error=str(exc)[:2000])
-    return len(pks)
+    """Process the events whose task never ran (broker outage, lost message) `older_than_seconds` after
+    receipt, those whose retry is due and those a dead worker left; here and now, oldest first (acting on one
+    is a single write). Returns how many were found."""
+    return OrdergrooveEvent.sweep(limit=limit, stale_after=timedelta(seconds=older_than_seconds),
+                                  enqueue=_process_now)
+
+
+def _process_now(event_pk: int) -> bool:
+    og_event_process(event_pk)
+    return True  # on to the next event, whatever this one's outcome

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from feeds.models import ProductSettingsImport, ProductSubscriptionSetting
-from feeds.products.tasks import product_settings_import_check
+from feeds.products.tasks import product_import_checks_sweep, product_settings_import_check
+from tests.fakes import broker as fake_broker
 from tests.feeds.products.conftest import csv_text
 from tests.feeds.products.test_import import COFFEE_CONFIGURED, _good_rows, _row, _upload
 
@@ -132,7 +133,7 @@ def test_in_the_upload_request_a_bigcommerce_error_rejects_at_once(console_api, 
 def test_a_check_given_up_is_rejected_once_and_changes_nothing(console_api, catalog, store,
                                                                django_capture_on_commit_callbacks):
     """What the task does when its 30-minute soft limit interrupts the check (feeds/products/tasks.py)."""
-    from feeds.products.services import product_settings_import_reject
+    from feeds.products.imports import product_settings_import_reject
 
     queued = _queue(console_api, _good_rows(), django_capture_on_commit_callbacks)
     record = product_settings_import_reject(queued["id"], "The check took longer than 30 minutes")
@@ -141,3 +142,20 @@ def test_a_check_given_up_is_rejected_once_and_changes_nothing(console_api, cata
     assert product_settings_import_reject(queued["id"], "again") is None  # decided already: left as it is
     assert product_settings_import_check.apply((queued["id"],)).get() == "already decided"
     assert not ProductSubscriptionSetting.objects.filter(store=store).exists()
+
+
+def test_a_check_the_broker_refused_is_sent_by_the_sweep(console_api, catalog, store, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    broker = fake_broker.install(monkeypatch)
+    broker.down = True
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = _upload(console_api, csv_text(_good_rows())).json()
+    assert queued["status"] == "checking" and queued["stalled"] is False
+    record = ProductSettingsImport.objects.get(pk=queued["id"])
+    assert record.check_status == "pending" and record.next_attempt_at is not None  # marked due for the sweep
+
+    broker.down = False
+    assert product_import_checks_sweep.apply().get() == 1
+    assert broker.ids("feeds.product_settings_import_check") == [queued["id"]]
+    assert product_settings_import_check.apply((queued["id"],)).get() == "applied"
+    assert product_import_checks_sweep.apply().get() == 0  # decided: nothing left to send
