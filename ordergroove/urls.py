@@ -3,7 +3,5 @@ from django.urls import include, path
 urlpatterns: list = [
     path("", include("ordergroove.events.urls")),
     # ordergroove.storefront.urls is included first by middleware/urls.py (hot path).
-    path("", include("ordergroove.console.urls")),
-    path("", include("ordergroove.activity.urls")),
     path("", include("ordergroove.storefront_script.urls")),
 ]
