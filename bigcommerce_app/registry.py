@@ -60,3 +60,19 @@ def register_storefront_content(provider: Callable[[Any], Any]) -> None:
 
 def storefront_content_for(store) -> Any | None:
     return _storefront_provider(store) if _storefront_provider else None
+
+
+# --- Store set-up at install (each settings owner creates its own rows) ---------------------------------------
+
+_store_setups: dict[str, Callable[[Any], None]] = {}
+
+
+def register_store_setup(name: str, setup: Callable[[Any], None]) -> None:
+    """`setup(store)` runs inside the install's transaction, e.g. a settings owner creating the store's row, so
+    that every installed store has its settings rows and the rest of the code never checks for them."""
+    _store_setups[name] = setup
+
+
+def store_setup(store) -> None:
+    for setup in _store_setups.values():
+        setup(store)

@@ -6,7 +6,9 @@ import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -23,6 +25,7 @@ from bigcommerce_app.models import (
 )
 from bigcommerce_app.signed_payload import SignedPayload
 from bigcommerce_app.storefront_content import storefront_content_forget, storefront_content_reconcile
+from middleware.plumbing.fields import EncryptedTextField
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ def store_install(*, code: str, scope: str, context: str, account_uuid: str = ""
         if owner.get("id") is not None and owner.get("id") != user.get("id"):
             _user_upsert(store, user_id=int(owner["id"]), email=owner.get("email") or "", is_owner=True,
                          now=now, touch_load=False)
-        _settings_rows_ensure(store)
+        registry.store_setup(store)  # the settings owners create their rows (registered at start-up)
         audit(store, "installed" if created else "reinstalled", actor=installer.email,
               scope=store.scope, account_uuid=store.account_uuid)
     webhooks_register(store)
@@ -96,15 +99,6 @@ def _user_upsert(store: Store, *, user_id: int, email: str, is_owner: bool, now,
         user.last_load_at = now
     user.save()
     return user
-
-
-def _settings_rows_ensure(store: Store) -> None:
-    """Every installed store has its settings rows, so the rest of the code never checks for them."""
-    from django.apps import apps
-
-    for label in ("ordergroove.OrdergrooveSettings", "feeds.FeedSettings"):
-        model = apps.get_model(label)
-        model.objects.get_or_create(store=store)
 
 
 # --- Load -------------------------------------------------------------------------------------------------
@@ -152,10 +146,6 @@ def store_uninstall(payload: SignedPayload) -> Store:
 
 def secrets_purge(store: Store) -> None:
     """Blank every encrypted field that belongs to the store, whichever app defines it."""
-    from django.apps import apps
-
-    from middleware.plumbing.fields import EncryptedTextField
-
     for model in apps.get_models():
         store_fields = [f for f in model._meta.concrete_fields if f.is_relation and f.related_model is Store]
         secret_fields = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
@@ -293,8 +283,6 @@ def alert_raise(store: Store, kind: str, message: str, *, severity: str = "error
                 dedupe_key: str = "") -> Alert:
     """Show a console banner, write a log event and e-mail ALERT_EMAILS (when configured). An open alert with
     the same dedupe key is bumped instead of duplicated, so a flapping failure does not flood anyone."""
-    from django.core.mail import send_mail
-
     now = timezone.now()
     key = dedupe_key or f"{kind}:{message[:120]}"
     alert = Alert.objects.filter(store=store, dedupe_key=key, resolved_at__isnull=True).first()

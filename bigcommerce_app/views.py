@@ -7,12 +7,11 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from bigcommerce_app import console_labels, console_nav, selectors, services
+from bigcommerce_app import services
 from bigcommerce_app.client import BigCommerceError
-from bigcommerce_app.console_auth import console_token_issue, console_view
+from bigcommerce_app.console.auth import console_token_issue
 from bigcommerce_app.signed_payload import InvalidSignedPayload, verify_signed_payload_jwt
 
 logger = logging.getLogger(__name__)
@@ -86,14 +85,3 @@ def uninstall_callback(request: HttpRequest) -> JsonResponse:
 @require_GET
 def remove_user_callback(request: HttpRequest) -> JsonResponse:
     return _signed_callback(request, services.store_user_remove)
-
-
-@require_GET
-@console_view
-def console_home(request: HttpRequest) -> HttpResponse:
-    store = request.console.store
-    context = selectors.store_overview(store)
-    return render(request, "console/home.html", {
-        "console": request.console, **context, "scopes": console_labels.scopes_labelled(store.scope or ""),
-        "panels": [render_to_string(panel["template"], {"console": request.console, **panel["context"]})
-                   for panel in console_nav.overview_panels(store)]})

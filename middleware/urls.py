@@ -16,6 +16,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
     path("", include("bigcommerce_app.urls")),
+    path("", include("bigcommerce_app.console.urls")),
     path("", include("ordergroove.urls")),
     path("", include("feeds.urls")),
 ]

@@ -4,7 +4,5 @@ urlpatterns: list = [
     path("", include("ordergroove.placement.urls")),
     path("", include("ordergroove.events.urls")),
     # ordergroove.storefront.urls is included first by middleware/urls.py (hot path).
-    path("", include("ordergroove.console.urls")),
-    path("", include("ordergroove.activity.urls")),
     path("", include("ordergroove.storefront_script.urls")),
 ]

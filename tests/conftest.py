@@ -73,7 +73,7 @@ def store(install_store):
 @pytest.fixture
 def console_token(store):
     """A console token for the store's installing user, as `load` would hand out."""
-    from bigcommerce_app.console_auth import console_token_issue
+    from bigcommerce_app.console.auth import console_token_issue
 
     return console_token_issue(store.users.order_by("pk").first())
 

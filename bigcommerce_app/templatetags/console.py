@@ -1,4 +1,4 @@
-"""Template filters of the console: codes in the merchant's words (console_labels)."""
+"""Template filters of the console: codes in the merchant's words (bigcommerce_app.console.labels)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from urllib.parse import urlencode
 
 from django import template
 
-from bigcommerce_app import console_labels
+from bigcommerce_app.console import labels
 
 register = template.Library()
 
-register.filter("alert_label", console_labels.alert_label)
-register.filter("alert_link", console_labels.alert_link)
-register.filter("audit_describe", console_labels.audit_describe)
-register.filter("scope_label", console_labels.scope_label)
+register.filter("alert_label", labels.alert_label)
+register.filter("alert_link", labels.alert_link)
+register.filter("audit_describe", labels.audit_describe)
+register.filter("scope_label", labels.scope_label)
 
 
 @register.filter

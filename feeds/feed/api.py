@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bigcommerce_app.console_auth import ConsoleTokenAuthentication
+from bigcommerce_app.console.auth import ConsoleTokenAuthentication
 from feeds import sftp
 from feeds.feed import host_keys, selectors, services
 from feeds.models import FeedRun

@@ -1,50 +1,26 @@
-"""Reads for the product feed: runs, the store's feed identity, schedule status."""
+"""Reads for the product feed: runs, schedule status (the settings and identity: feeds.store_settings)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.utils import timezone
 
 from bigcommerce_app.models import Store
 from feeds.feed import scheduling
-from feeds.models import FeedRun, FeedSettings
+from feeds.models import FeedRun
+
+# The store's feed settings and identity are the settings owner's read API; named here too, where the feed's
+# services, views and tests have always found them.
+from feeds.store_settings.selectors import FeedIdentity, feed_identity, feed_settings_for
 from middleware.plumbing import charts
 
+__all__ = ["FeedIdentity", "feed_identity", "feed_settings_for", "runs_recent", "runs_chart", "run_active",
+           "run_last_success", "ScheduleStatus", "schedule_status", "run_as_dict"]
+
 FEED_STALE_ALLOWANCE = timedelta(seconds=getattr(settings, "FEED_STALE_ALLOWANCE_SECONDS", 2 * 3600))
-
-
-@dataclass
-class FeedIdentity:
-    """What the feed needs from the store's Ordergroove settings. Read through the app registry: the feeds
-    app must not import the ordergroove app (ARCHITECTURE), and these values belong to its settings form."""
-
-    merchant_id: str
-    incentive_group: str
-
-    @property
-    def products_file(self) -> str:
-        return f"{self.merchant_id}.Products.xml"
-
-    @property
-    def categories_file(self) -> str:
-        return f"{self.merchant_id}.Categories.xml"
-
-
-def feed_identity(store: Store) -> FeedIdentity:
-    model = apps.get_model("ordergroove", "OrdergrooveSettings")
-    row = model.objects.filter(store=store).first()
-    if row is None:
-        return FeedIdentity("", "")
-    incentive = row.global_offer_id.strip() if row.incentive_groups_enabled else ""
-    return FeedIdentity(merchant_id=(row.merchant_id or "").strip(), incentive_group=incentive)
-
-
-def feed_settings_for(store: Store) -> FeedSettings:
-    return FeedSettings.objects.get_or_create(store=store)[0]
 
 
 def runs_recent(store: Store, limit: int = 20) -> list[FeedRun]:

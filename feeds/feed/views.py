@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from bigcommerce_app.console_auth import console_view
+from bigcommerce_app.console.auth import console_view
 from feeds import cron, sftp
 from feeds.feed import host_keys, selectors, services
 from feeds.models import FeedRun

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bigcommerce_app.console_auth import ConsoleTokenAuthentication
+from bigcommerce_app.console.auth import ConsoleTokenAuthentication
 from feeds.models import ProductExportJob, ProductSettingsImport
 from feeds.products import imports, selectors, services
 from middleware.plumbing.inputs import INT32_MAX, InputError, optional_int, strict_int

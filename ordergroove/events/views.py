@@ -1,18 +1,14 @@
-"""`POST /webhooks/ordergroove` (DECISIONS §2) and the console page of Ordergroove activity."""
+"""`POST /webhooks/ordergroove` (DECISIONS §2). The console page of these events is bigcommerce_app.console.events."""
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
 
-from bigcommerce_app.console_auth import console_view
-from ordergroove.events import selectors, services
+from ordergroove.events import services
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +40,3 @@ def ordergroove_webhook(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "temporarily unable to store the event; retry"}, status=503,
                             headers={"Retry-After": "5"})
     return JsonResponse({"status": "stored" if receipt.created else "duplicate", "id": receipt.event.event_id})
-
-
-@require_GET
-@console_view
-def console_events(request: HttpRequest) -> HttpResponse:
-    store = request.console.store
-    order = (request.GET.get("order") or "").strip()
-    customer = (request.GET.get("customer") or "").strip()
-    context = selectors.activity_for(store, order=order, customer=customer)
-    return render(request, "ordergroove/events.html", {
-        "console": request.console, "order": order, "customer": customer,
-        "placements_chart": selectors.placements_chart(store),
-        "webhook_url": f"{settings.APP_URL}/webhooks/ordergroove?store={store.store_hash}",
-        "placement_url": f"{settings.APP_URL}/ordergroove/order-placement", **context,
-    })

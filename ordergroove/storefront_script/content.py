@@ -13,6 +13,7 @@ from bigcommerce_app.models import Store
 from bigcommerce_app.storefront_content import PageSpec, ScriptSpec, StorefrontContent
 from feeds.models import ProductSubscriptionSetting
 from ordergroove.models import OrdergrooveSettings, StorefrontSettings
+from ordergroove.store_settings.selectors import og_settings_get, storefront_settings_get
 from ordergroove.storefront_script.asset import script_url
 
 STOREFRONT_SCRIPT = "Ordergroove storefront"
@@ -21,11 +22,6 @@ MAX_ONE_TIME_LABELS = 50  # distinct labels of one-time options; keeps the tag f
 # Products read for those labels: merchants reuse one label ("One-time purchase"), and an app load must not read
 # a whole 100k-product catalog; the script also treats any "One-time…" label as one-time.
 MAX_PRODUCTS_SCANNED = 2000
-
-
-def storefront_settings(store: Store) -> StorefrontSettings:
-    """The store's row, or the defaults (unsaved) for a store that never changed them: a read, never a write."""
-    return StorefrontSettings.objects.filter(store=store).first() or StorefrontSettings(store=store)
 
 
 def one_time_labels(store: Store) -> list[str]:
@@ -64,8 +60,8 @@ def is_active(og: OrdergrooveSettings | None, sf: StorefrontSettings) -> bool:
 
 
 def wanted_content(store: Store) -> StorefrontContent:
-    og = OrdergrooveSettings.objects.filter(store=store).first()
-    sf = storefront_settings(store)
+    og = og_settings_get(store)
+    sf = storefront_settings_get(store)
     content = StorefrontContent(owned_script_names=(STOREFRONT_SCRIPT, CHECKOUT_SCRIPT))
     if not is_active(og, sf):
         return content  # off, theme-managed, or no Ordergroove merchant yet: nothing at BigCommerce

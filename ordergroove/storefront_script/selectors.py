@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bigcommerce_app.models import Store, StorefrontPage, StorefrontScript
-from ordergroove.models import OrdergrooveSettings, StorefrontSettings
-from ordergroove.storefront_script.content import is_active, storefront_settings, wanted_content
+from ordergroove.models import StorefrontSettings
+from ordergroove.store_settings.selectors import og_settings_get, storefront_settings_get
+from ordergroove.storefront_script.content import is_active, wanted_content
 
 
 @dataclass
@@ -38,8 +39,8 @@ def storefront_status(store: Store) -> StorefrontStatus:
     """installed: every wanted script and page is at BigCommerce as the service would write it now; outdated:
     installed, but the tag changed since (new script version or setting) and no reconcile ran yet; missing: one
     is not there (with BigCommerce's reason, e.g. a missing scope); disabled: off or theme-managed."""
-    sf = storefront_settings(store)
-    og = OrdergrooveSettings.objects.filter(store=store).first()
+    sf = storefront_settings_get(store)
+    og = og_settings_get(store)
     scripts = {row.key: row for row in StorefrontScript.objects.filter(store=store)}
     pages = {row.key: row for row in StorefrontPage.objects.filter(store=store)}
     if sf.mode != StorefrontSettings.Mode.SERVICE:

@@ -1,4 +1,4 @@
-"""Writes of the Storefront tab: save the switches, then make BigCommerce match them at once."""
+"""Writes of the Storefront tab: save the switches through their owner, then make BigCommerce match them at once."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from django.db import transaction
 from bigcommerce_app.models import Store
 from bigcommerce_app.services import audit
 from bigcommerce_app.storefront_content import storefront_content_reconcile
-from ordergroove.models import StorefrontSettings
+from ordergroove.store_settings import services as owner
 
-SWITCHES = ("og_auth_enabled", "payment_guard_enabled", "subscription_page_enabled", "checkout_guards_enabled")
-TEXT_FIELDS = ("mode", "subscription_page_url", "subscription_page_title")
+SWITCHES = owner.STOREFRONT_SWITCHES
+TEXT_FIELDS = owner.STOREFRONT_TEXT_FIELDS
 
 
 class StorefrontSettingsInvalid(Exception):
@@ -21,23 +21,13 @@ class StorefrontSettingsInvalid(Exception):
 
 
 def storefront_settings_update(store: Store, data: dict, *, actor: str = "") -> list[str]:
-    """Validate and save the given fields (switches as booleans); returns what changed. A change reconciles
-    the store's scripts and page with BigCommerce right away (DECISIONS §4.3)."""
+    """Validate and save the given fields (switches as booleans; ordergroove.store_settings); returns what
+    changed. A change reconciles the store's scripts and page with BigCommerce right away (DECISIONS §4.3)."""
     with transaction.atomic():
-        row, _ = StorefrontSettings.objects.select_for_update().get_or_create(store=store)
-        changed = []
-        for name in (*SWITCHES, *TEXT_FIELDS):
-            if name in data:
-                value = bool(data[name]) if name in SWITCHES else str(data[name]).strip()
-                if getattr(row, name) != value:
-                    setattr(row, name, value)
-                    changed.append(name)
         try:
-            row.full_clean(exclude=["store"])
+            changed = owner.storefront_settings_update(store, data)
         except ValidationError as exc:
-            transaction.set_rollback(True)
             raise StorefrontSettingsInvalid({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from exc
-        row.save()
         if changed:
             audit(store, "storefront_settings_updated", actor=actor, fields=sorted(changed))
     if changed:

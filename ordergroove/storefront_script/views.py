@@ -9,11 +9,11 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from bigcommerce_app.console_auth import console_view
+from bigcommerce_app.console.auth import console_view
 from ordergroove.models import StorefrontSettings
+from ordergroove.store_settings.selectors import storefront_settings_get
 from ordergroove.storefront_script import services
 from ordergroove.storefront_script.asset import script_asset
-from ordergroove.storefront_script.content import storefront_settings
 from ordergroove.storefront_script.selectors import storefront_status
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -65,6 +65,6 @@ def storefront_page(request: HttpRequest) -> HttpResponse:
             query = urlencode({"t": console.token, "saved": len(changed)})
             return HttpResponseRedirect(f"/console/storefront/?{query}")
     context = {"console": console, "tab": "storefront", "status": storefront_status(console.store),
-               "settings": storefront_settings(console.store), "modes": StorefrontSettings.Mode.choices,
+               "settings": storefront_settings_get(console.store), "modes": StorefrontSettings.Mode.choices,
                "errors": errors, "saved": request.GET.get("saved") if request.method == "GET" else None}
     return render(request, "ordergroove/storefront.html", context, status=400 if errors else 200)

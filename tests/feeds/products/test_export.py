@@ -123,7 +123,7 @@ def test_a_long_rate_limit_wait_goes_back_to_the_queue(console_api, catalog, fak
 
 def test_another_store_cannot_see_or_download_the_export(client, console_api, catalog, install_store, fake_bc,
                                                          django_capture_on_commit_callbacks):
-    from bigcommerce_app.console_auth import console_token_issue
+    from bigcommerce_app.console.auth import console_token_issue
 
     job = _start_and_run(console_api, django_capture_on_commit_callbacks)
     other = install_store("xyz789")

@@ -193,7 +193,7 @@ def test_compare_and_roll_back_the_latest_import(console_api, catalog, store):
 
 
 def test_imports_are_scoped_to_the_consoles_store(client, console_api, catalog, install_store):
-    from bigcommerce_app.console_auth import console_token_issue
+    from bigcommerce_app.console.auth import console_token_issue
 
     record = _upload(console_api, csv_text(_good_rows())).json()
     other = install_store("xyz789")

@@ -157,16 +157,3 @@ def test_activity_reads_per_order_and_per_customer(client, og):
     assert {e.event_id for e in selectors.events_for_customer(og.store, "777")} == {"e3"}
     activity = selectors.activity_for(og.store, customer="501")
     assert [p.og_order_id for p in activity["placements"]] == ["17071718"]
-
-
-def test_console_page_lists_events_and_placements(client, og, console_token):
-    body = event(event_type="order.reject", rejected_message="Card declined")
-    post(client, body, signed(body, KEY))
-    response = client.get("/console/ordergroove-events/", {"t": console_token, "customer": "501"})
-
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "order.reject" in html and "Card declined" in html
-    assert f"/webhooks/ordergroove?store={og.store.store_hash}" in html
-    assert KEY not in html
-    assert client.get("/console/ordergroove-events/").status_code == 401

@@ -201,7 +201,7 @@ def test_the_storefront_tab_in_chromium(shop, chromium, live_service, fake_bc):
     """The merchant's side: state, switches, and nothing serious for axe-core."""
     from axe_playwright_python.sync_playwright import Axe
 
-    from bigcommerce_app.console_auth import console_token_issue
+    from bigcommerce_app.console.auth import console_token_issue
 
     token = console_token_issue(shop.store_row.users.order_by("pk").first())
     context = chromium.new_context(viewport={"width": 1000, "height": 900})

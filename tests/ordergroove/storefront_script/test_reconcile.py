@@ -12,13 +12,13 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from bigcommerce_app.console.settings.services import settings_update
 from bigcommerce_app.models import StorefrontPage, StorefrontScript
 from bigcommerce_app.services import store_load
 from bigcommerce_app.signed_payload import verify_signed_payload_jwt
 from bigcommerce_app.storefront_content import storefront_content_reconcile
 from bigcommerce_app.tasks import storefront_content_reconcile_all
 from middleware.celery import app as celery_app
-from ordergroove.console.services import settings_update
 from ordergroove.storefront_script.asset import script_asset
 from ordergroove.storefront_script.selectors import storefront_status
 from ordergroove.storefront_script.services import storefront_settings_update
