@@ -10,6 +10,9 @@ BEAT_SCHEDULE: dict = {
     # A large CSV import's check whose message was lost or refused by the broker, or whose worker died, is sent
     # again (the import's check is a durable job, middleware.plumbing.jobs).
     "feeds-product-import-checks-sweep": {"task": "feeds.product_import_checks_sweep", "schedule": 60.0},
+    # A CSV export whose message was lost or refused by the broker, whose next slice is due (after a long
+    # rate-limit wait), or whose worker died, is sent again (the export is a durable job, middleware.plumbing.jobs).
+    "feeds-product-exports-sweep": {"task": "feeds.product_exports_sweep", "schedule": 60.0},
     # Finished CSV exports (their chunks hold a catalog's worth of rows) after PRODUCT_EXPORT_RETENTION_DAYS.
     "feeds-product-exports-prune": {"task": "feeds.product_exports_prune", "schedule": 24 * 3600.0},
 }

@@ -3,9 +3,11 @@ produced them (kept for compare and rollback) and the background CSV exports of 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from middleware.plumbing.jobs import DurableJob
@@ -132,12 +134,20 @@ class ProductSettingsImport(DurableJob):
         return timedelta(seconds=IMPORT_CHECK_TIME_LIMIT + 60)
 
 
-class ProductExportJob(models.Model):
+class ProductExportJob(DurableJob):
     """A background walk of the BigCommerce catalog that writes the product CSV (seed 002 "Initiate Export").
 
     The CSV is kept as one chunk per catalog page (`ProductExportChunk`), so the job never holds the catalog
     in memory, can resume after a worker restart or a long rate-limit wait, and any web process can stream
-    the download."""
+    the download.
+
+    A durable job (middleware.plumbing.jobs) worked in slices: a worker claims it with a lease that each page
+    renews (`heartbeat_at` says when, as before), and a worker that died leaves the lease to expire, after which
+    the sweep hands the export on. Between slices the export stays RUNNING for the console but no worker holds
+    it (`lease_until` empty) and `next_attempt_at` says when it continues: at once after a slice's time budget
+    or a short wait (a countdown message carries the wait), later for a long rate-limit wait (only the sweep
+    sends it then). `attempts` counts slices; `consecutive_failures` counts failures in a row, a worker lost
+    included."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -162,13 +172,46 @@ class ProductExportJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # the worker's last progress report
+
+    job_task = "feeds.product_export_run"
+    job_pending, job_running = Status.QUEUED, Status.RUNNING
+    job_done, job_failed = Status.SUCCEEDED, Status.FAILED
+    job_final = (Status.SUCCEEDED, Status.FAILED)
+    job_finished_field = "finished_at"
+    job_error_field = "error"
+    job_error_max = 4000
+    # A worker that has not reported a page for this long is lost (a page, rate-limit waits included, takes
+    # seconds); its export is handed on.
+    job_lease_seconds = 10 * 60
+    job_stale_seconds = 120  # a queued export nobody picked up this long after the request lost its message
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"])]  # the sweep
 
     def __str__(self) -> str:
         return f"export {self.pk} of {self.store_id} ({self.status})"
+
+    @classmethod
+    def between_slices(cls, now: datetime) -> Q:
+        """Running for the console, held by no worker, and due: the next slice may start."""
+        return (Q(status=cls.Status.RUNNING, lease_until__isnull=True)
+                & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
+
+    @classmethod
+    def claimable(cls, now: datetime) -> Q:
+        return super().claimable(now) | cls.between_slices(now)
+
+    @classmethod
+    def sweepable(cls, now: datetime, stale_after: timedelta | None = None) -> Q:
+        return super().sweepable(now, stale_after) | cls.between_slices(now)
+
+    @classmethod
+    def pause(cls, pk: int, *, due_at: datetime, **fields: Any) -> int:
+        """End a slice with the export unfinished: the lease released, the next slice due at `due_at`."""
+        return cls.objects.filter(pk=pk, status=cls.Status.RUNNING).update(
+            lease_until=None, next_attempt_at=due_at, **fields)
 
     @property
     def percent(self) -> int:

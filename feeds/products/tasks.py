@@ -11,12 +11,18 @@ from feeds.products import imports, services
 
 @shared_task(name="feeds.product_export_run", acks_late=True)
 def product_export_run(job_id: int) -> bool:
-    """One slice of an export; re-enqueues itself until the catalog is walked. Rate-limit resets are short
-    (BigCommerce windows are seconds), so they ride a countdown; nothing sleeps in the worker for long."""
+    """One slice of an export (a durable job: claimed with a lease each page renews). An unfinished export
+    continues from its row: after a short wait by a countdown message, after a long one by the sweep; nothing
+    sleeps in the worker for long."""
     progress = services.product_export_run(job_id)
     if not progress.done:
-        product_export_run.apply_async((job_id,), countdown=max(progress.resume_in or 0, 0))
+        services.product_export_continue(job_id, progress)
     return progress.done
+
+
+@shared_task(name="feeds.product_exports_sweep")
+def product_exports_sweep() -> int:
+    return services.product_exports_sweep()
 
 
 @shared_task(name="feeds.product_settings_import_check", acks_late=True, soft_time_limit=1800,
