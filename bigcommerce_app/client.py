@@ -1,7 +1,9 @@
 """The BigCommerce client: the only module that builds BigCommerce URLs.
 
 It owns the OAuth token exchange, the `X-Auth-Token` header, timeouts, rate limits (`X-Rate-Limit-*`),
-V2's empty `204` lists, V3 pagination and the mapping of failures to typed errors (bigcommerce.md §4–§5).
+V2's empty `204` lists, V3 pagination; failures map to the typed errors of `client_errors` (bigcommerce.md §4–§5),
+which callers import from here. A vendor client: it imports only the shared plumbing and its errors module, never
+the store layer above it (what a refused token does to a store is passed in, see `on_store_unauthorized`).
 """
 
 from __future__ import annotations
@@ -15,81 +17,15 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from middleware.plumbing.http import VendorError, send
+from bigcommerce_app.client_errors import BigCommerceError, BigCommerceNotFound, error_for, rate_limit_reset_seconds
+from bigcommerce_app.client_errors import BigCommerceRateLimited as BigCommerceRateLimited  # re-exported
+from bigcommerce_app.client_errors import BigCommerceUnauthorized as BigCommerceUnauthorized  # re-exported
+from middleware.plumbing.http import send
 
 logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 250
 MAX_RATE_LIMIT_WAITS = 5
-
-
-class BigCommerceError(VendorError):
-    vendor = "BigCommerce"
-
-    @property
-    def message(self) -> str:
-        """BigCommerce's own words: V3 `title`/`detail`, V2 `[{"message"}]`, or the raw body."""
-        return extract_error_message(self.body) or str(self.args[0] if self.args else "")
-
-
-class BigCommerceUnauthorized(BigCommerceError):
-    """401: the stored token no longer works (app uninstalled or re-authorized)."""
-
-
-class BigCommerceNotFound(BigCommerceError):
-    pass
-
-
-class BigCommerceRateLimited(BigCommerceError):
-    def __init__(self, message: str, *, retry_after: float, **kwargs):
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
-
-def extract_error_message(body: str) -> str:
-    try:
-        data = json.loads(body)
-    except (TypeError, ValueError):
-        return (body or "").strip()[:500]
-    if isinstance(data, list) and data and isinstance(data[0], dict):
-        return "; ".join(str(item.get("message", "")) for item in data if item.get("message"))
-    if isinstance(data, dict):
-        parts = [str(data[k]) for k in ("title", "detail", "message", "error") if data.get(k)]
-        errors = data.get("errors")
-        if isinstance(errors, dict) and errors:
-            parts.append("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        return " — ".join(parts)
-    return str(data)[:500]
-
-
-def _error_for(response, message: str) -> BigCommerceError:
-    kwargs = {"status": response.status_code, "body": response.text[:4000], "headers": response.headers}
-    detail = extract_error_message(response.text)
-    text = f"{message}: {detail}" if detail else message
-    if response.status_code == 401:
-        return BigCommerceUnauthorized(text, **kwargs)
-    if response.status_code == 404:
-        return BigCommerceNotFound(text, **kwargs)
-    if response.status_code == 429:
-        return BigCommerceRateLimited(text, retry_after=rate_limit_reset_seconds(response.headers), **kwargs)
-    return BigCommerceError(text, **kwargs)
-
-
-def rate_limit_reset_seconds(headers) -> float:
-    """Seconds until the quota refreshes; without headers BigCommerce is under load: back off a little."""
-    reset_ms = headers.get("X-Rate-Limit-Time-Reset-Ms")
-    if reset_ms is not None:
-        try:
-            return max(float(reset_ms) / 1000.0, 0.05)
-        except ValueError:
-            pass
-    retry_after = headers.get("X-Retry-After") or headers.get("Retry-After")
-    if retry_after is not None:
-        try:
-            return max(float(retry_after), 0.05)
-        except ValueError:
-            pass
-    return 2.0
 
 
 # --- OAuth (login host) --------------------------------------------------------------------------------
@@ -109,7 +45,7 @@ def exchange_code(*, code: str, scope: str, context: str) -> dict[str, Any]:
     response, _ = send("POST", url, timeout=settings.BIGCOMMERCE_TIMEOUT, error_class=BigCommerceError,
                        json=body, headers={"Accept": "application/json"})
     if response.status_code not in (200, 201):
-        raise _error_for(response, "Token exchange failed")
+        raise error_for(response, "Token exchange failed")
     data = response.json()
     if not data.get("access_token") or not str(data.get("context", "")).startswith("stores/"):
         raise BigCommerceError("Token exchange answered without an access token", status=response.status_code)
@@ -176,12 +112,12 @@ class BigCommerceClient:
                     logger.info("BigCommerce rate limit for %s: waiting %.2fs", self.store_hash, wait)
                     time.sleep(wait)
                     continue
-                raise _error_for(response, f"{method} {path} rate limited")
+                raise error_for(response, f"{method} {path} rate limited")
             self._pace(response.headers)
             if response.status_code == 401 and self._on_unauthorized:
                 self._on_unauthorized()
             if response.status_code not in expected:
-                raise _error_for(response, f"{method} {path} failed")
+                raise error_for(response, f"{method} {path} failed")
             return response
         raise BigCommerceError(f"{method} {path} still rate limited")  # pragma: no cover - loop returns
 
@@ -402,11 +338,22 @@ class BigCommerceClient:
         self.delete(f"/v3/content/pages/{int(page_id)}")
 
 
+# What a refused token does to its store (it needs re-authorization) is the store layer's business, above this
+# client: BigcommerceAppConfig.ready() passes in bigcommerce_app.services.store_mark_needs_reauth.
+_store_unauthorized: Callable[[Any], None] | None = None
+
+
+def on_store_unauthorized(handler: Callable[[Any], None]) -> None:
+    """Set what a client_for_store() client calls with its store when BigCommerce answers 401 (once, at start-up)."""
+    global _store_unauthorized
+    _store_unauthorized = handler
+
+
 def client_for_store(store) -> BigCommerceClient:
     """A client for a Store row; a 401 marks the store as needing re-authorization (bigcommerce.md §8.8)."""
-    from bigcommerce_app import services  # local: services import this module
 
-    return BigCommerceClient(
-        store.store_hash, store.access_token,
-        on_unauthorized=lambda: services.store_mark_needs_reauth(store),
-    )
+    def unauthorized() -> None:
+        if _store_unauthorized is not None:
+            _store_unauthorized(store)
+
+    return BigCommerceClient(store.store_hash, store.access_token, on_unauthorized=unauthorized)

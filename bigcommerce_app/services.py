@@ -6,7 +6,9 @@ import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -23,6 +25,7 @@ from bigcommerce_app.models import (
 )
 from bigcommerce_app.signed_payload import SignedPayload
 from bigcommerce_app.storefront_content import storefront_content_forget, storefront_content_reconcile
+from middleware.plumbing.fields import EncryptedTextField
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +146,6 @@ def store_uninstall(payload: SignedPayload) -> Store:
 
 def secrets_purge(store: Store) -> None:
     """Blank every encrypted field that belongs to the store, whichever app defines it."""
-    from django.apps import apps
-
-    from middleware.plumbing.fields import EncryptedTextField
-
     for model in apps.get_models():
         store_fields = [f for f in model._meta.concrete_fields if f.is_relation and f.related_model is Store]
         secret_fields = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
@@ -284,8 +283,6 @@ def alert_raise(store: Store, kind: str, message: str, *, severity: str = "error
                 dedupe_key: str = "") -> Alert:
     """Show a console banner, write a log event and e-mail ALERT_EMAILS (when configured). An open alert with
     the same dedupe key is bumped instead of duplicated, so a flapping failure does not flood anyone."""
-    from django.core.mail import send_mail
-
     now = timezone.now()
     key = dedupe_key or f"{kind}:{message[:120]}"
     alert = Alert.objects.filter(store=store, dedupe_key=key, resolved_at__isnull=True).first()

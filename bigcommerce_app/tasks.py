@@ -6,7 +6,10 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
+from bigcommerce_app import services
 from bigcommerce_app.inbox.tasks import inbound_event_process, inbound_events_sweep  # noqa: F401
+from bigcommerce_app.models import Store
+from bigcommerce_app.storefront_content import storefront_content_reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -15,12 +18,9 @@ logger = logging.getLogger(__name__)
 def webhooks_reconcile_all() -> int:
     """BigCommerce deactivates hooks after ~48 h of failures or 90 days of inactivity: re-check every
     installed store daily (bigcommerce.md §8.1), not only when a merchant opens the app."""
-    from bigcommerce_app.models import Store
-    from bigcommerce_app.services import webhooks_register
-
     count = 0
     for store in Store.objects.filter(status=Store.Status.INSTALLED).iterator():
-        webhooks_register(store)
+        services.webhooks_register(store)
         count += 1
     return count
 
@@ -28,9 +28,6 @@ def webhooks_reconcile_all() -> int:
 @shared_task(name="bigcommerce_app.storefront_content_reconcile_all")
 def storefront_content_reconcile_all() -> int:
     """A merchant may delete our script or page in the control panel: put it back daily (DECISIONS §4.3)."""
-    from bigcommerce_app.models import Store
-    from bigcommerce_app.storefront_content import storefront_content_reconcile
-
     count = 0
     for store in Store.objects.filter(status=Store.Status.INSTALLED).iterator():
         storefront_content_reconcile(store)
@@ -41,9 +38,6 @@ def storefront_content_reconcile_all() -> int:
 @shared_task(name="bigcommerce_app.storefront_content_reconcile_store", ignore_result=True)
 def storefront_content_reconcile_store(store_id: int) -> None:
     """After a change elsewhere that the storefront tag carries (a product CSV import's one-time options)."""
-    from bigcommerce_app.models import Store
-    from bigcommerce_app.storefront_content import storefront_content_reconcile
-
     store = Store.objects.filter(pk=store_id, status=Store.Status.INSTALLED).first()
     if store is not None:
         storefront_content_reconcile(store)
@@ -64,6 +58,4 @@ def storefront_content_reconcile_soon(store_id: int) -> None:
 
 @shared_task(name="bigcommerce_app.inbound_events_prune")
 def inbound_events_prune() -> int:
-    from bigcommerce_app.services import inbound_events_prune as prune
-
-    return prune()
+    return services.inbound_events_prune()

@@ -6,6 +6,7 @@ import warnings
 from celery import Celery
 from celery.exceptions import CPendingDeprecationWarning
 from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "middleware.settings.dev")
 
@@ -29,6 +30,4 @@ def _db_connections_recycle(**kwargs) -> None:
     the server more CPU than the task's own queries (bench/webhooks.py)."""
     if getattr(kwargs.get("task") and kwargs["task"].request, "is_eager", False):
         return
-    from django.db import close_old_connections
-
     close_old_connections()

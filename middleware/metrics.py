@@ -17,6 +17,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Min
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -28,6 +29,7 @@ from prometheus_client.registry import Collector
 
 from bigcommerce_app.models import Alert, InboundEvent, Store
 from feeds.models import FeedRun
+from middleware.tasks import HEARTBEAT_KEY
 from ordergroove.models import Delivery
 
 FAILED_RUNS_WINDOW = timedelta(hours=24)
@@ -107,10 +109,6 @@ class MiddlewareCollector(Collector):
 
 
 def _heartbeat_age() -> float:
-    from django.core.cache import cache
-
-    from middleware.tasks import HEARTBEAT_KEY
-
     try:
         beat = cache.get(HEARTBEAT_KEY)
     except Exception:  # noqa: BLE001 - the cache being down is itself what this figure should show

@@ -1,4 +1,8 @@
-"""What the BigCommerce inbox calls per webhook scope (registered in OrdergrooveConfig.ready)."""
+"""What the BigCommerce inbox calls per webhook scope (registered in OrdergrooveConfig.ready).
+
+A domain flow: imports bigcommerce_app's registry and models (the store layer below) and this flow's own modules;
+bigcommerce_app never imports it back.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ def default_instrument_updated(event: InboundEvent) -> str:
 
 
 def register() -> None:
+    """Route the sync's webhook scopes to these handlers (every installed store subscribes to them)."""
     registry.register(ORDER_CREATED, order_created)
     registry.register(CUSTOMER_UPDATED, customer_updated)
     registry.register(DEFAULT_INSTRUMENT_UPDATED, default_instrument_updated)

@@ -1,14 +1,21 @@
 """Sandbox mode (DECISIONS §1): the project's fakes standing in for BigCommerce, Ordergroove and the SFTP
-drop-off, plus a demo store installed through the real OAuth flow. Used by `manage.py run` when no BigCommerce
-credentials are configured."""
+drop-off, plus a demo store installed through the real OAuth flow. `manage.py run` starts it as a process of its
+own when no BigCommerce credentials are configured: `python -m tests.fakes.sandbox` (see `main`)."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import secrets
+import signal
+import sys
 import time
+import traceback
 from pathlib import Path
 from urllib.parse import urlencode
 
+import django
 import requests
 
 from tests.fakes.bigcommerce import FakeBigCommerce
@@ -175,3 +182,64 @@ class Sandbox:
                 defaults={"sku": product["sku"], "name": product["name"], "autoship_eligible": bool(modifier),
                           "modifier_id": modifier["id"] if modifier else None,
                           "modifier_name": modifier["name"] if modifier else "", "frequencies": frequencies})
+
+
+# --- The sandbox as a process (`manage.py run` starts it; middleware/sandbox.py is the other end) ----------------
+#
+#     python -m tests.fakes.sandbox --app-url URL --var-dir DIR
+#
+# One JSON object a line. On stdout, once the fakes listen: {"env", "bigcommerce_url", "extra_urls",
+# "storefront_url", "shopper_login"}. On stdin, `demo` (once the service answers): install the demo store, place
+# its storefront order and wait for the worker; the answer is {"console_url", "order_id", "handled"} or {"error"}.
+# End of stdin (the run command stopping, or dying) stops the fakes and the process. Anything else this process
+# prints goes to stderr, the run command's terminal.
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.sandbox", description=__doc__)
+    parser.add_argument("--app-url", required=True, help="where the service answers (the fakes call it)")
+    parser.add_argument("--var-dir", required=True, type=Path, help="the service's var/ (the SFTP drop-off)")
+    args = parser.parse_args(argv)
+    answers = _protocol_stream()
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # a clean stop: the fakes' sockets close
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "middleware.settings.dev")  # as manage.py's
+    django.setup()  # the demo store's settings are written through the service's models
+    sandbox = Sandbox(app_url=args.app_url, var_dir=args.var_dir)
+    try:
+        env = sandbox.start()
+        _say(answers, {"env": env, "bigcommerce_url": sandbox.bigcommerce.url, "extra_urls": sandbox.extra_urls(),
+                       "storefront_url": sandbox.storefront.url, "shopper_login": sandbox.shopper_login})
+        for line in sys.stdin:
+            if line.strip() == "demo":
+                _say(answers, _demo(sandbox))
+    except KeyboardInterrupt:  # started by hand in a terminal
+        pass
+    finally:
+        sandbox.stop()
+    return 0
+
+
+def _protocol_stream():
+    """The real stdout, for the protocol alone; file descriptor 1 (print, logging, the fakes) goes to stderr."""
+    stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return stream
+
+
+def _say(stream, message: dict) -> None:
+    stream.write(json.dumps(message) + "\n")
+    stream.flush()
+
+
+def _demo(sandbox: Sandbox) -> dict:
+    try:
+        console_url = sandbox.install_demo_store()
+        order_id = sandbox.place_demo_order()
+        return {"console_url": console_url, "order_id": order_id, "handled": sandbox.wait_demo_order_handled()}
+    except Exception as exc:  # noqa: BLE001 - told to the run command, which stops; the traceback to the terminal
+        traceback.print_exc()
+        return {"error": f"{exc.__class__.__name__}: {exc}"}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

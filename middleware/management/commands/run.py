@@ -4,8 +4,10 @@ Without BigCommerce credentials (sandbox mode, docs/contract.md §1) it also sta
 fake Ordergroove and loopback SFTP server, installs a demo store through the real OAuth flow and prints the
 console URL. With DATABASE_URL / REDIS_URL set the same command runs on PostgreSQL and Redis.
 
-The children run under middleware/plumbing/supervisor.py: one that exits is restarted (with backoff) while the
-others keep serving; Ctrl-C stops them all within STOP_GRACE seconds, and a second Ctrl-C SIGKILLs them at once.
+The sandbox is a process of its own (middleware/sandbox.py starts `python -m tests.fakes.sandbox`: application
+code never imports tests/). The other children run under middleware/plumbing/supervisor.py: one that exits is
+restarted (with backoff) while the others keep serving; Ctrl-C stops them all within STOP_GRACE seconds, and a
+second Ctrl-C SIGKILLs them at once.
 While it runs, `var/run.json` says where the service and the sandbox's fakes listen, so that a command started from
 another terminal (`manage.py og_send`) talks to them (middleware/settings/dev.py reads it).
 """
@@ -29,6 +31,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from middleware.plumbing.supervisor import Supervisor, stop_leftover_groups
+from middleware.sandbox import SandboxFailed, SandboxProcess
 
 STOP_GRACE = 5.0  # seconds a child gets to finish on Ctrl-C before its process group is SIGKILLed
 DEFAULT_APP_URL = "http://127.0.0.1:8000"
@@ -72,48 +75,60 @@ class Command(BaseCommand):
         try:
             signals.install()
             supervisor.start_all()
-            state["groups"] = supervisor.groups()
-            _write_state(state_file, state)
-            self._start_up(app_url, supervisor, sandbox)
-            while True:
-                supervisor.poll()
-                if supervisor.groups() != state["groups"]:  # a restarted child leads a new group
-                    state["groups"] = supervisor.groups()
-                    _write_state(state_file, state)
-                time.sleep(0.5)
+            self._serve(app_url, state_file, state, supervisor, sandbox)
         except KeyboardInterrupt:
             pass
         finally:
             self._say("Stopping (press Ctrl-C again to stop at once)...")
             supervisor.stop(grace=STOP_GRACE, interrupted=lambda: signals.count > 1)
             if sandbox:
-                sandbox.stop()
+                sandbox.stop(grace=STOP_GRACE, interrupted=lambda: signals.count > 1)
             _remove_state(state_file)
             self._say("Stopped.")
 
-    def _start_sandbox(self, app_url: str, env: dict[str, str], state: dict):
-        # Imported here: the fakes live under tests/, which the production image does not carry.
-        from tests.fakes.sandbox import Sandbox
+    def _serve(self, app_url: str, state_file: Path, state: dict, supervisor: Supervisor,
+               sandbox: SandboxProcess | None) -> None:
+        """Start-up, then watch the children until Ctrl-C; run.json names every process group a later run must
+        stop if this one is killed outright."""
+        state["groups"] = _groups(supervisor, sandbox)
+        _write_state(state_file, state)
+        self._start_up(app_url, supervisor, sandbox)
+        sandbox_running = sandbox is not None
+        while True:
+            supervisor.poll()
+            if _groups(supervisor, sandbox) != state["groups"]:  # a restarted child leads a new group
+                state["groups"] = _groups(supervisor, sandbox)
+                _write_state(state_file, state)
+            if sandbox_running and sandbox.exit_status() is not None:  # its fakes' state cannot be restarted
+                sandbox_running = False
+                self._say(f"The sandbox exited (status {sandbox.exit_status()}): its fakes are gone; stop and "
+                          f"start `make run` again.")
+            time.sleep(0.5)
 
-        sandbox = Sandbox(app_url=app_url, var_dir=Path(settings.VAR_DIR))
-        sandbox_env = sandbox.start()
-        env.update(sandbox_env)
-        state["sandbox"] = {key: sandbox_env[key] for key in
+    def _start_sandbox(self, app_url: str, env: dict[str, str], state: dict) -> SandboxProcess:
+        # A process of its own, started by module name: the fakes live under tests/, which application code never
+        # imports (and the production image does not carry).
+        sandbox = SandboxProcess.start(app_url=app_url, var_dir=Path(settings.VAR_DIR), env=env,
+                                       cwd=Path(settings.BASE_DIR))
+        env.update(sandbox.env)
+        state["sandbox"] = {key: sandbox.env[key] for key in
                             ("BIGCOMMERCE_LOGIN_URL", "BIGCOMMERCE_API_URL", "BIGCOMMERCE_PAYMENTS_URL")}
-        self._say(f"Sandbox: fake BigCommerce at {sandbox.bigcommerce.url}")
-        for name, url in sandbox.extra_urls().items():
+        self._say(f"Sandbox: fake BigCommerce at {sandbox.bigcommerce_url}")
+        for name, url in sandbox.extra_urls.items():
             self._say(f"Sandbox: {name} at {url}")
         return sandbox
 
-    def _start_up(self, app_url: str, supervisor: Supervisor, sandbox) -> None:
+    def _start_up(self, app_url: str, supervisor: Supervisor, sandbox: SandboxProcess | None) -> None:
         self._wait_healthy(app_url, supervisor)
         console_url = None
         if sandbox:
-            console_url = sandbox.install_demo_store()
-            order_id = sandbox.place_demo_order()
-            handled = "and handled by the worker" if sandbox.wait_demo_order_handled() else (
-                "(the worker has not handled it yet)")
-            self._say(f"Sandbox: demo storefront order {order_id} placed; its webhook was delivered {handled}")
+            try:
+                demo = sandbox.demo()
+            except SandboxFailed as exc:
+                raise CommandError(str(exc)) from exc
+            console_url = demo.console_url
+            handled = "and handled by the worker" if demo.handled else "(the worker has not handled it yet)"
+            self._say(f"Sandbox: demo storefront order {demo.order_id} placed; its webhook was delivered {handled}")
         self._banner(app_url, console_url, sandbox)
 
     def _stop_leftovers(self, state_file: Path) -> None:
@@ -131,13 +146,13 @@ class Command(BaseCommand):
         self.stdout.write(line)
         self.stdout.flush()
 
-    def _banner(self, app_url: str, console_url: str | None, sandbox) -> None:
+    def _banner(self, app_url: str, console_url: str | None, sandbox: SandboxProcess | None) -> None:
         """The last lines of start-up: what to open and how to stop, after every banner of the children."""
         lines = ["", self.style.SUCCESS(f"Service up: {app_url}/healthz")]
         if console_url:
             lines.append(self.style.SUCCESS(f"Console: {console_url}"))
-        if sandbox and sandbox.storefront:
-            lines.append(f"Demo storefront: {sandbox.storefront.url} (sign in as {sandbox.shopper_login})")
+        if sandbox:
+            lines.append(f"Demo storefront: {sandbox.storefront_url} (sign in as {sandbox.shopper_login})")
         if console_url:
             lines.append("Ordergroove from another terminal: "
                          ".venv/bin/python manage.py og_send placement --store sandbox1")
@@ -223,6 +238,10 @@ def _commands(bind: str, options: dict) -> dict[str, list[str]]:
         "beat": celery + ["beat", "--loglevel", "INFO",
                           "--schedule", str(Path(settings.VAR_DIR) / "celerybeat-schedule")],
     }
+
+
+def _groups(supervisor: Supervisor, sandbox: SandboxProcess | None) -> list[int]:
+    return supervisor.groups() + ([sandbox.pid] if sandbox is not None and sandbox.exit_status() is None else [])
 
 
 def _write_state(path: Path, state: dict) -> None:
