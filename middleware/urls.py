@@ -15,10 +15,10 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
-    path("", include("bigcommerce_app.urls")),
     path("", include("bigcommerce_app.console.urls")),
+    # Ordergroove's recurring orders placed into BigCommerce: POST /ordergroove/order-placement.
+    path("", include("bigcommerce_app.placement.urls")),
     path("", include("ordergroove.urls")),
-    path("", include("feeds.urls")),
 ]
 
 # Unhandled exceptions: a database that cannot be reached answers 503 + Retry-After (callers retry), not 500.

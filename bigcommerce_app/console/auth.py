@@ -15,7 +15,9 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from bigcommerce_app.console import nav
 from bigcommerce_app.models import Store, StoreUser
@@ -107,6 +109,18 @@ class ConsoleTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return "Console"
+
+
+# The base of every /console/api/... view: the console token authenticates, request.user is a ConsoleSession.
+# (A comment, not a docstring: drf-spectacular would print a docstring into every operation's description.)
+class ConsoleAPIView(APIView):
+    authentication_classes = [ConsoleTokenAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+
+
+def console_actor(request: Request) -> str:
+    """Who did it, for the audit trail: the console user's email, else their BigCommerce user ID."""
+    return request.user.user.email or str(request.user.user.bc_user_id)
 
 
 try:  # OpenAPI: describe the console token so /api/schema/ documents how automation authenticates

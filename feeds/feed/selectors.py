@@ -35,6 +35,11 @@ def runs_chart(store: Store, days: int = 14) -> dict:
                               title=f"Product feed runs per day, last {days} days", days=days)
 
 
+def run_get(store: Store, run_id: int) -> FeedRun | None:
+    """One of the store's runs (None for an unknown ID or another store's run)."""
+    return FeedRun.objects.filter(store=store, pk=run_id).first()
+
+
 def run_active(store: Store) -> FeedRun | None:
     return FeedRun.objects.filter(store=store, status__in=("queued", "running")).first()
 

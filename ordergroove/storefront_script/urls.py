@@ -4,5 +4,4 @@ from ordergroove.storefront_script import views
 
 urlpatterns = [
     path("storefront/<str:version>/ordergroove.js", views.script_file, name="storefront-script"),
-    path("console/storefront/", views.storefront_page, name="console-storefront"),
 ]

@@ -4,12 +4,11 @@ same console token as the pages (`X-Console-Token` header). Thin: each view call
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from bigcommerce_app.console.auth import ConsoleTokenAuthentication
+from bigcommerce_app.console.auth import ConsoleAPIView, console_actor
 from bigcommerce_app.console.settings import selectors, services
 from bigcommerce_app.console.settings.serializers import (
     CheckResultSerializer,
@@ -17,15 +16,6 @@ from bigcommerce_app.console.settings.serializers import (
     SettingsReadSerializer,
     SettingsSerializer,
 )
-
-
-class ConsoleAPIView(APIView):
-    authentication_classes = [ConsoleTokenAuthentication]
-    permission_classes = [permissions.IsAuthenticated]
-
-
-def _actor(request: Request) -> str:
-    return request.user.user.email or str(request.user.user.bc_user_id)
 
 
 class SettingsAPI(ConsoleAPIView):
@@ -47,7 +37,7 @@ class SettingsAPI(ConsoleAPIView):
         if not isinstance(request.data, dict):
             return Response({"detail": "Send a JSON object of settings."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            services.settings_update(request.user.store, request.data, actor=_actor(request))
+            services.settings_update(request.user.store, request.data, actor=console_actor(request))
         except services.SettingsInvalid as exc:
             return Response({"detail": "Invalid settings: nothing was changed.", "errors": exc.errors},
                             status=status.HTTP_400_BAD_REQUEST)
@@ -59,7 +49,7 @@ class OrdergrooveCheckAPI(ConsoleAPIView):
                    responses={200: OpenApiResponse(CheckResultSerializer,
                                                    description="`ok` false carries the exact failure.")})
     def post(self, request: Request) -> Response:
-        return Response(services.ordergroove_check(request.user.store, actor=_actor(request)).as_dict())
+        return Response(services.ordergroove_check(request.user.store, actor=console_actor(request)).as_dict())
 
 
 class SftpCheckAPI(ConsoleAPIView):
@@ -68,4 +58,4 @@ class SftpCheckAPI(ConsoleAPIView):
                                                    description="`detail` has the server key's fingerprint and "
                                                                "OpenSSH line (to pin) and the /incoming listing.")})
     def post(self, request: Request) -> Response:
-        return Response(services.sftp_connection_check(request.user.store, actor=_actor(request)).as_dict())
+        return Response(services.sftp_connection_check(request.user.store, actor=console_actor(request)).as_dict())

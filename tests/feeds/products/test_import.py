@@ -191,15 +191,3 @@ def test_compare_and_roll_back_the_latest_import(console_api, catalog, store):
     assert console_api.post(f"/console/api/products/imports/{first['id']}/rollback").status_code == 200
     assert ProductSubscriptionSetting.objects.filter(store=store).count() == 0
 
-
-def test_imports_are_scoped_to_the_consoles_store(client, console_api, catalog, install_store):
-    from bigcommerce_app.console.auth import console_token_issue
-
-    record = _upload(console_api, csv_text(_good_rows())).json()
-    other = install_store("xyz789")
-    headers = {"X-Console-Token": console_token_issue(other.users.first())}
-    assert client.get(f"/console/api/products/imports/{record['id']}", headers=headers).status_code == 404
-    assert client.post(f"/console/api/products/imports/{record['id']}/rollback", headers=headers).status_code == 404
-    assert client.get("/console/api/products/settings", headers=headers).json() == {"count": 0, "results": []}
-    mine = console_api.get("/console/api/products/settings").json()
-    assert mine["count"] == 3 and mine["results"][0]["bc_product_id"] == 111

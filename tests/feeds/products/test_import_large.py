@@ -87,20 +87,6 @@ def test_a_check_that_starts_too_late_rejects_the_file_instead_of_applying_it(
     assert not ProductSubscriptionSetting.objects.filter(store=store).exists()
 
 
-def test_the_console_shows_a_checking_import_and_a_lost_one(client, console_api, catalog,
-                                                           django_capture_on_commit_callbacks):
-    queued = _queue(console_api, _good_rows(), django_capture_on_commit_callbacks)
-    page = client.get("/console/products/", {"t": console_api.token, "import": queued["id"]}).content.decode()
-    assert f"Import #{queued['id']} is being checked" in page and 'data-stalled="0"' in page
-
-    # Its task was lost (the broker refused it, the worker died for good): after 45 minutes the console says so.
-    ProductSettingsImport.objects.filter(pk=queued["id"]).update(created_at=timezone.now() - timedelta(minutes=46))
-    page = client.get("/console/products/", {"t": console_api.token, "import": queued["id"]}).content.decode()
-    assert f"Import #{queued['id']} stopped — nothing was applied" in page
-    assert ">Stalled</span>" in page  # and so does the history
-    assert console_api.get(f"/console/api/products/imports/{queued['id']}").json()["stalled"] is True
-
-
 def test_the_worker_waits_out_a_brief_bigcommerce_outage(console_api, catalog, store, fake_bc, settings,
                                                          django_capture_on_commit_callbacks):
     settings.PRODUCT_IMPORT_CHECK_RETRY_SECONDS = 0  # no sleeping in tests; the attempts are what matter

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from bigcommerce_app.console.settings.services import settings_update
-from bigcommerce_app.models import StorefrontPage, StorefrontScript
+from bigcommerce_app.models import StorefrontScript
 from bigcommerce_app.services import store_load
 from bigcommerce_app.signed_payload import verify_signed_payload_jwt
 from bigcommerce_app.storefront_content import storefront_content_reconcile
@@ -154,26 +154,6 @@ def test_a_store_without_the_content_scope_names_it(install_store, og_settings, 
     settings_update(store, {"merchant_id": OG_MERCHANT_ID})
     assert fake_bc.stores["abc123"].scripts == {}
     assert "store_v2_content" in storefront_status(store).detail
-
-
-def test_the_console_switches_and_page(client, configured, fake_bc, console_token):
-    storefront_settings_update(configured, {"subscription_page_enabled": True})
-    page_id = next(iter(fake_bc.stores["abc123"].pages))
-    page = client.get("/console/storefront/", {"t": console_token})
-    assert page.status_code == 200 and b'id="storefront-state">installed' in page.content.replace(b"\n", b"")
-    response = client.post("/console/storefront/", {"t": console_token, "mode": "service",
-                                                    "og_auth_enabled": "on", "payment_guard_enabled": "on",
-                                                    "subscription_page_enabled": "on",
-                                                    "subscription_page_url": "/subscriptions/",
-                                                    "subscription_page_title": "My subscriptions"})
-    assert response.status_code == 302
-    assert set(scripts_at(fake_bc)) == {"Ordergroove storefront"}  # checkout guards unticked
-    assert [(p["id"], p["url"], p["name"]) for p in fake_bc.stores["abc123"].pages.values()] == [
-        (page_id, "/subscriptions/", "My subscriptions")]  # the same page, renamed and moved
-    bad = client.post("/console/storefront/", {"t": console_token, "mode": "service",
-                                               "subscription_page_url": "no slash"})
-    assert bad.status_code == 400 and b'data-field="subscription_page_url"' in bad.content
-    assert StorefrontPage.objects.get(store=configured).url == "/subscriptions/"
 
 
 def test_the_script_file_is_versioned_and_cached_for_a_year(client):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feeds.products import api, views
+from bigcommerce_app.console.products import api, views
 
 urlpatterns = [
     path("console/products/", views.products_page, name="console-products"),

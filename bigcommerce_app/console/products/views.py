@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from bigcommerce_app.console.auth import console_view
+from bigcommerce_app.console.products.api import max_upload_bytes, too_large_message
 from feeds.products import imports, selectors
-from feeds.products.api import max_upload_bytes, too_large_message
 from middleware.plumbing.inputs import optional_int
 
 

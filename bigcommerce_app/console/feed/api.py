@@ -5,24 +5,14 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import permissions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from bigcommerce_app.console.auth import ConsoleTokenAuthentication
+from bigcommerce_app.console.auth import ConsoleAPIView, console_actor
 from feeds import sftp
 from feeds.feed import host_keys, selectors, services
 from feeds.models import FeedRun
-
-
-class ConsoleAPIView(APIView):
-    authentication_classes = [ConsoleTokenAuthentication]
-    permission_classes = [permissions.IsAuthenticated]
-
-
-def _actor(request: Request) -> str:
-    return request.user.user.email or str(request.user.user.bc_user_id)
 
 
 def schedule_as_dict(store) -> dict:
@@ -46,7 +36,7 @@ class FeedRunsAPI(ConsoleAPIView):
     def post(self, request: Request) -> Response:
         store = request.user.store
         try:
-            run = services.feed_run_request(store, trigger=FeedRun.Trigger.MANUAL, requested_by=_actor(request))
+            run = services.feed_run_request(store, trigger=FeedRun.Trigger.MANUAL, requested_by=console_actor(request))
         except services.FeedRunRefused as exc:
             body = {"detail": str(exc)}
             if exc.active:
@@ -59,7 +49,7 @@ class FeedRunsAPI(ConsoleAPIView):
 class FeedRunAPI(ConsoleAPIView):
     @extend_schema(summary="One feed run with its progress", responses={200: OpenApiTypes.OBJECT, 404: None})
     def get(self, request: Request, run_id: int) -> Response:
-        run = FeedRun.objects.filter(store=request.user.store, pk=run_id).first()
+        run = selectors.run_get(request.user.store, run_id)
         if run is None:
             return Response({"detail": "No such feed run."}, status=status.HTTP_404_NOT_FOUND)
         return Response(selectors.run_as_dict(run))
@@ -86,7 +76,7 @@ class HostKeyAPI(ConsoleAPIView):
         if not fs.sftp_host:
             return Response({"detail": "No SFTP server is configured."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            view = host_keys.host_key_pin(fs, fingerprint=fingerprint, actor=_actor(request))
+            view = host_keys.host_key_pin(fs, fingerprint=fingerprint, actor=console_actor(request))
         except sftp.SftpHostKeyError as exc:
             return Response({"detail": str(exc), "presented_fingerprint": exc.fingerprint},
                             status=status.HTTP_409_CONFLICT)

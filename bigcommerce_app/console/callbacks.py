@@ -1,4 +1,7 @@
-"""BigCommerce app callbacks (DECISIONS §2): thin, each calls one service."""
+"""BigCommerce app callbacks (DECISIONS §2): thin, each calls one lifecycle service (bigcommerce_app.services).
+
+They live in the console because `auth` and `load` end in it: each issues the console token and redirects to the
+Overview (or renders the console's problem page), so nothing below the console needs `console.auth`."""
 
 from __future__ import annotations
 

@@ -9,12 +9,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import parsers, permissions, renderers, serializers, status
+from rest_framework import parsers, renderers, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from bigcommerce_app.console.auth import ConsoleTokenAuthentication
+from bigcommerce_app.console.auth import ConsoleAPIView, console_actor
+from bigcommerce_app.console.products.serializers import DetailSerializer, ExportSerializer, ImportSerializer
 from feeds.models import ProductExportJob, ProductSettingsImport
 from feeds.products import imports, selectors, services
 from middleware.plumbing.inputs import INT32_MAX, InputError, optional_int, strict_int
@@ -49,56 +49,6 @@ class CsvRenderer(renderers.BaseRenderer):
         return renderers.JSONRenderer().render(data, "application/json", renderer_context)
 
 
-class ConsoleAPIView(APIView):
-    authentication_classes = [ConsoleTokenAuthentication]
-    permission_classes = [permissions.IsAuthenticated]
-
-
-def _actor(request: Request) -> str:
-    return request.user.user.email or str(request.user.user.bc_user_id)
-
-
-class ExportSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.ChoiceField(ProductExportJob.Status.choices)
-    percent = serializers.IntegerField()
-    products_done = serializers.IntegerField()
-    products_total = serializers.IntegerField(allow_null=True)
-    subscription_products = serializers.IntegerField()
-    requests_made = serializers.IntegerField()
-    rate_limit_waits = serializers.IntegerField(help_text="BigCommerce rate limits (429 / quota used up) waited out.")
-    error = serializers.CharField()
-    requested_by = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    file_name = serializers.CharField()
-    download_url = serializers.CharField(allow_null=True)
-
-
-class ImportErrorSerializer(serializers.Serializer):
-    row = serializers.IntegerField(help_text="Row in the file as a spreadsheet numbers it (header = 1).")
-    column = serializers.CharField()
-    reason = serializers.CharField()
-
-
-class ImportSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.ChoiceField(ProductSettingsImport.Status.choices)
-    stalled = serializers.BooleanField(help_text="checking, but its check was lost: nothing was applied")
-    file_name = serializers.CharField()
-    uploaded_by = serializers.CharField()
-    row_count = serializers.IntegerField()
-    errors = ImportErrorSerializer(many=True)
-    error_total = serializers.IntegerField()
-    warnings = serializers.ListField(child=serializers.CharField())
-    summary = serializers.DictField(child=serializers.IntegerField())
-    created_at = serializers.DateTimeField()
-    rolled_back_at = serializers.DateTimeField(allow_null=True)
-    changes = serializers.ListField(child=serializers.DictField(), required=False)
-
-
-DetailSerializer = inline_serializer("ProductDetail", {"detail": serializers.CharField()})
 
 
 class ExportsAPI(ConsoleAPIView):
@@ -112,7 +62,7 @@ class ExportsAPI(ConsoleAPIView):
                    description="Start a background export of the catalog (seed 002 'Initiate Export'). While one "
                                "is running for the store, that one is answered instead of a second.")
     def post(self, request: Request) -> Response:
-        job = services.product_export_start(request.user.store, requested_by=_actor(request))
+        job = services.product_export_start(request.user.store, requested_by=console_actor(request))
         return Response(selectors.export_as_dict(job), status=status.HTTP_202_ACCEPTED)
 
 
@@ -186,7 +136,7 @@ class ImportsAPI(ConsoleAPIView):
             return Response({"detail": "Send the CSV as multipart field 'file' or as a text/csv body."},
                             status=status.HTTP_400_BAD_REQUEST)
         record = imports.product_settings_import(request.user.store, data=data, file_name=name,
-                                                  uploaded_by=_actor(request))
+                                                  uploaded_by=console_actor(request))
         code = {ProductSettingsImport.Status.APPLIED: status.HTTP_201_CREATED,
                 ProductSettingsImport.Status.CHECKING: status.HTTP_202_ACCEPTED}.get(record.status,
                                                                                    status.HTTP_400_BAD_REQUEST)
@@ -213,7 +163,7 @@ class ImportRollbackAPI(ConsoleAPIView):
         if selectors.import_get(request.user.store, import_id) is None:
             return Response({"detail": "No such import."}, status=status.HTTP_404_NOT_FOUND)
         try:
-            record = imports.product_settings_rollback(request.user.store, import_id, actor=_actor(request))
+            record = imports.product_settings_rollback(request.user.store, import_id, actor=console_actor(request))
         except imports.ProductSettingsError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(selectors.import_as_dict(record))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feeds.feed import api, views
+from bigcommerce_app.console.feed import api, views
 
 urlpatterns = [
     path("console/feeds/", views.feeds_page, name="console-feeds"),

@@ -1,0 +1,1 @@
+"""The Import/Export tab and its JSON API over the product settings flow (feeds.products)."""
