@@ -1,16 +1,19 @@
-"""The BigCommerce app: the vendor client and the stores it serves (layers 2 and 3 of issue 16).
+"""The BigCommerce app: the vendor client, the stores it serves, the Ordergroove → BigCommerce placement flow and
+the merchant console (see the README's code map for the layers).
 
-Owns: the BigCommerce client (`client.py`, the only module that builds BigCommerce URLs, and its typed errors in
-`client_errors.py`); the app's callbacks and signed payloads (`views.py`, `signed_payload.py`); the stores, their
-users, audit trail, alerts, webhook subscriptions and storefront content rows (`models.py`, read through
-`selectors.py`); the app lifecycle (`services.py`: install, load, uninstall, re-authorization, webhook registration,
-alerts, retention; `storefront_content.py`: our scripts and pages through the Scripts and Pages APIs) and its tasks;
-the webhook inbox (`inbox/`); how BigCommerce objects are named to Ordergroove (`identifiers.py`); the merchant
-console's shell (`console_*.py`, `templatetags/`).
+- layer 2, vendor clients: `client.py` (the only module that builds BigCommerce URLs; typed errors in
+  `client_errors.py`), `signed_payload.py` (the app callbacks' JWT), `identifiers.py` (how BigCommerce objects are
+  named to Ordergroove), `payment_gateway.py` (the payment gateway's Customers API, a store's vaulted cards);
+- layer 3, stores: `models.py` (stores, users, audit trail, alerts, webhook subscriptions, storefront content rows,
+  order placements) read through `selectors.py`; the lifecycle (`services.py`: install, load, uninstall,
+  re-authorization, webhook registration, alerts, retention; `storefront_content.py`: our scripts and pages through
+  the Scripts and Pages APIs) and its `tasks.py`; the webhook inbox (`inbox/`); `registry.py`, where the flows above
+  plug in; `store_settings.py`, the row-locking helper the settings owners share;
+- layer 4, a domain flow: `placement/` (Ordergroove's recurring orders placed and charged in BigCommerce);
+- layer 5: `console/` (every page of the control-panel iframe) and `templatetags/`.
 
-May import: middleware.plumbing, Django and third-party packages. Never: ordergroove, feeds or the project wiring
-(middleware outside plumbing). The domain flows above plug in instead, from their AppConfig.ready(): webhook
-handlers and storefront content through `registry`, Overview panels through `console_nav`. Inside the package the
-vendor client is the bottom: `client.py` and `client_errors.py` import only the plumbing, and what a refused token
+Layers 2 and 3 import only `middleware.plumbing`, Django and third-party packages: never ordergroove, feeds, the
+console or the project wiring. The flows plug in from their AppConfig.ready() through `registry` (webhook handlers,
+storefront content, settings rows at install). Inside the package the client is the bottom: what a refused token
 does to a store is passed in (`client.on_store_unauthorized`, set in `apps.py`).
 """
