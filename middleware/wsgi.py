@@ -5,10 +5,13 @@ from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 from middleware.plumbing import admission
+from ordergroove.storefront.wsgi_dispatch import storefront_dispatch
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "middleware.settings.dev")
-# Late webhook deliveries are shed before Django builds a request (only under admission.ThreadWorker).
-application = admission.shed_late(get_wsgi_application(), paths=["/webhooks/bigcommerce"],
+# The storefront endpoints (every storefront page view) are answered before Django's handler, by the same views and
+# middleware without the request cycle's plumbing (ordergroove/storefront/wsgi_dispatch.py); late webhook deliveries
+# are shed before Django builds a request (only under admission.ThreadWorker).
+application = admission.shed_late(storefront_dispatch(get_wsgi_application()), paths=["/webhooks/bigcommerce"],
                                   max_queue_seconds=settings.INBOX_MAX_QUEUE_SECONDS)
 # Everything loaded so far (Django, the apps, URL patterns) lives as long as the worker: keeping it out of the
 # cyclic garbage collector's generations makes each collection scan only what requests allocate.
