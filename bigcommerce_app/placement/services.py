@@ -40,7 +40,7 @@ from bigcommerce_app.placement.order_xml import PlacementOrder, PlacementXMLErro
 from bigcommerce_app.placement.orders import placement_order_ensure, placement_order_void
 from bigcommerce_app.services import alert_raise
 from ordergroove import signatures
-from ordergroove.models import OrdergrooveSettings
+from ordergroove.store_settings.selectors import og_settings_for_merchant, og_settings_get
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +70,7 @@ def error_answer(code: str, message: str, status: int) -> PlacementAnswer:
 def placement_authenticate(authorization: str | None) -> tuple[Store, signatures.Authorization]:
     """The store whose hash key verifies the header. Raises SignatureError."""
     auth = signatures.authorization_header_parse(authorization)
-    candidates = list(OrdergrooveSettings.objects.select_related("store").filter(
-        merchant_id=auth.public_id, store__status__in=[Store.Status.INSTALLED, Store.Status.NEEDS_REAUTH],
-    ).exclude(hash_key=""))
+    candidates = og_settings_for_merchant(auth.public_id)
     if not candidates:
         raise signatures.SignatureError("Unknown merchant: no store is configured with this public id.",
                                         reason="unknown_merchant")
@@ -201,7 +199,7 @@ def _finish(row: OrderPlacement, *, body: bytes, code: str, error_code: str = ""
 
 
 def placement_place(store: Store, order: PlacementOrder, row: OrderPlacement) -> PlacementAnswer:
-    og_settings = OrdergrooveSettings.objects.get(store=store)
+    og_settings = og_settings_get(store)  # authentication found the store through this row
     client = client_for_store(store)
     try:
         if store.status != Store.Status.INSTALLED:

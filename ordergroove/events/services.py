@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from bigcommerce_app.models import Store
 from bigcommerce_app.services import alert_raise, alert_resolve
 from middleware.plumbing.inputs import INT64_MAX, InputError, json_loads_storable, optional_int
 from ordergroove import signatures
 from ordergroove.models import OrdergrooveEvent, OrdergrooveSettings
+from ordergroove.store_settings.selectors import og_settings_with_webhook_key
 
 logger = logging.getLogger(__name__)
 
@@ -64,17 +64,15 @@ def _object(payload: dict) -> dict:
 def _candidate_stores(payload: dict, store_hash: str | None) -> list[OrdergrooveSettings]:
     """Stores whose key may have signed this delivery: the `store` named in the target URL, else the one whose
     Ordergroove merchant id is in the payload, else (subscriber events carry no merchant) every store with a key."""
-    qs = OrdergrooveSettings.objects.select_related("store").exclude(webhook_verification_key="").exclude(
-        store__status=Store.Status.UNINSTALLED)
     if store_hash:
-        return list(qs.filter(store__store_hash=store_hash))
+        return og_settings_with_webhook_key(store_hash=store_hash)
     obj = _object(payload)
     merchant = obj.get("merchant") or payload.get("merchant")
     if isinstance(merchant, str) and merchant:
-        matching = list(qs.filter(merchant_id=merchant))
+        matching = og_settings_with_webhook_key(merchant_id=merchant)
         if matching:
             return matching
-    return list(qs[:200])
+    return og_settings_with_webhook_key(limit=200)
 
 
 def _text(value, limit: int) -> str:

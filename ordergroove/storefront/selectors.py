@@ -17,6 +17,7 @@ from django.db import DatabaseError
 from bigcommerce_app.models import Store
 from ordergroove.client import OrdergrooveClient, Outcome
 from ordergroove.models import OrdergrooveSettings
+from ordergroove.store_settings.selectors import og_settings_get
 from ordergroove.storefront import conf
 from ordergroove.storefront.redis_link import storefront_redis
 
@@ -54,7 +55,7 @@ def storefront_store_get(store_hash: str) -> StorefrontStore | None:
     store = Store.objects.filter(store_hash=store_hash).first()
     value = None
     if store is not None and store.is_installed:
-        value = StorefrontStore(store=store, og_settings=OrdergrooveSettings.objects.filter(store=store).first())
+        value = StorefrontStore(store=store, og_settings=og_settings_get(store))
     with _lock:
         if len(_stores) > 10_000:
             _stores.clear()

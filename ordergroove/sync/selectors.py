@@ -1,4 +1,5 @@
-"""Reads of the sync: a store's Ordergroove settings, kept per worker process for a few seconds.
+"""Reads of the sync: a store's Ordergroove settings (read through their owner, ordergroove.store_settings), kept
+per worker process for a few seconds.
 
 Why: every order's purchase post needs them twice (prepare, send), and each load is an ORM SELECT plus the
 Fernet decryption of the hash key and API key, ~11% of the worker's time per post (bench/webhooks.py).
@@ -21,6 +22,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from ordergroove.models import OrdergrooveSettings
+from ordergroove.store_settings.selectors import og_settings_get as og_settings_read
 
 SETTINGS_CACHE_SECONDS = 5.0
 SETTINGS_CACHE_MAX = 10_000  # distinct stores per process; past it the cache starts over
@@ -34,7 +36,7 @@ def og_settings_get(store_id: int) -> OrdergrooveSettings | None:
     hit = _settings.get(store_id)
     if hit is not None and hit[0] > now:
         return hit[1]
-    row = OrdergrooveSettings.objects.filter(store_id=store_id).first()
+    row = og_settings_read(store_id)
     if row is not None and row.is_configured:
         if len(_settings) >= SETTINGS_CACHE_MAX:
             _settings.clear()

@@ -26,6 +26,7 @@ from bigcommerce_app.identifiers import og_product_id
 from bigcommerce_app.models import Store
 from ordergroove import signatures
 from ordergroove.models import OrdergrooveSettings
+from ordergroove.store_settings.selectors import og_settings_get
 
 DEFAULT_CUSTOMER = 501  # the sandbox's demo shopper (tests/fakes/sandbox.py)
 
@@ -99,7 +100,7 @@ class Command(BaseCommand):
         store = Store.objects.filter(store_hash=options["store"]).first()
         if store is None:
             raise CommandError(f"No store {options['store']!r} is installed.")
-        og = OrdergrooveSettings.objects.filter(store=store).first()
+        og = og_settings_get(store)
         if og is None:
             raise CommandError("The store has no Ordergroove settings.")
         base = (options["url"] or settings.APP_URL).rstrip("/")
