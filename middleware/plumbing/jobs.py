@@ -62,6 +62,7 @@ adopting the mechanism adds no query to a hot path.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -99,6 +100,9 @@ def enqueue_or_mark_due(task, object_id: int, *, pending: QuerySet, what: str) -
         return False
 
 
+_TASK_IMPORT_LOCK = threading.Lock()
+
+
 def task_named(name: str):
     """The registered Celery task `name` (the project's app): enqueue by name, import no tasks module.
 
@@ -106,7 +110,11 @@ def task_named(name: str):
     is not registered yet (Celery's own autodiscovery, as the worker runs it)."""
     tasks = current_app.tasks
     if name not in tasks:
-        current_app.loader.import_default_modules()
+        # One thread imports, the others wait for it: a second thread would find the tasks modules already in
+        # sys.modules but half executed, their tasks not registered yet (NotRegistered under a threaded web server).
+        with _TASK_IMPORT_LOCK:
+            if name not in tasks:
+                current_app.loader.import_default_modules()
     return tasks[name]
 
 

@@ -4,7 +4,11 @@ visible states. Runs on PostgreSQL and on SQLite (TEST_DATABASE=sqlite)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.apps.registry import Apps
@@ -264,3 +268,38 @@ def test_the_visible_states(probe):
 def test_the_retry_delay_of_each_failure():
     assert [Probe.retry_delay(n) for n in (0, 1, 2, 3)] == [None, 10, 100, None]
     assert Probe.retry_delay(1, (5,)) == 5
+
+
+RACE_SCRIPT = """
+import threading
+import django
+django.setup()
+from middleware.plumbing.jobs import task_named
+names = ["ordergroove.og_event_process", "feeds.feed_run_execute", "ordergroove.delivery_send",
+         "feeds.product_export_run"]
+barrier = threading.Barrier(16)
+errors = []
+def enqueue(i):
+    barrier.wait()
+    try:
+        task_named(names[i % len(names)])
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=enqueue, args=(i,)) for i in range(16)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(errors), errors[:1])
+"""
+
+
+def test_threads_of_a_fresh_web_process_enqueueing_at_once_all_find_their_tasks():
+    """A web process imports the tasks modules on its first enqueue by name: sixteen threads doing that at the same
+    moment must all find their task (the soak once got NotRegistered, a 500, from the second thread)."""
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "middleware.settings.test", "PYTHONPATH": str(root)}
+    for _ in range(3):
+        result = subprocess.run([sys.executable, "-c", RACE_SCRIPT], cwd=root, env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.stdout.strip().splitlines()[-1:] == ["0 []"], result.stdout[-2000:] + result.stderr[-2000:]
