@@ -40,7 +40,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench import cpu  # noqa: E402 - the repository root is on the path only from here
 from bench.webhooks import (  # noqa: E402
+    WEBHOOK_TOKEN,
     FakeProcess,
+    bench_stack,
     free_port,
     load,
     seed,
@@ -67,33 +69,9 @@ def main() -> None:
     budget = int(args.fake_limit * args.margin)
 
     db_name = f"bench_og_allowance_{os.getpid()}"
-    redis_port, web_port = free_port(), free_port()
-    base_db = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.webhooks_settings",
-           "BENCH_DATABASE_URL": f"{base_db}/{db_name}", "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-           "PYTHONPATH": str(ROOT)}
-    os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "BENCH_DATABASE_URL", "REDIS_URL")})
-    children: list[subprocess.Popen] = []
-    import psycopg
-
-    with psycopg.connect(f"{base_db}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        broker = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                                   "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        children.append(broker)
-        wait_port(redis_port)
-        fake_bc, fake_og = FakeProcess("bigcommerce"), FakeProcess("ordergroove")
-        children.extend([fake_bc.process, fake_og.process])
-        fake_og.call(_og_setup)
-        env["BIGCOMMERCE_API_URL"] = os.environ["BIGCOMMERCE_API_URL"] = fake_bc.url
-
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+    web_port = free_port()
+    with bench_stack(db_name, _og_setup) as stack:
+        env, children, broker, fake_bc, fake_og = stack.env, stack.children, stack.broker, stack.fake_bc, stack.fake_og
         runs = [(count, args.orders) for count in args.workers]
         if args.unlimited_orders:
             runs.append((2, args.unlimited_orders))
@@ -122,25 +100,6 @@ def main() -> None:
                 meter = cpu.CpuMeter({**groups, "workers": cpu.with_children(*pids)})
                 result = burst(web_port, fake_og, batch, meter, wait_polls=limited)
             report(result, count, n, budget if limited else None)
-    finally:
-        for child in reversed(children):
-            if isinstance(child, subprocess.Popen):
-                child.send_signal(signal.SIGTERM)
-            else:
-                child.terminate()
-        for child in children:
-            if isinstance(child, subprocess.Popen):
-                try:
-                    child.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-            else:
-                child.join(timeout=20)
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{base_db}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 class pipeline:  # noqa: N801 - used as a context manager, like open()
@@ -187,7 +146,7 @@ def burst(web_port: int, fake_og: FakeProcess, orders: list[int], meter: cpu.Cpu
     wanted = {str(o) for o in orders}
     meter.start()
     started_wall, started = time.time(), time.monotonic()
-    intake = load(web_port, "/webhooks/bigcommerce", split(bodies, CONNECTIONS), 120)
+    intake = load(web_port, "/webhooks/bigcommerce", WEBHOOK_TOKEN, split(bodies, CONNECTIONS), 120)
     deadline = time.monotonic() + 1800
     while time.monotonic() < deadline:
         seen = fake_og.call(_og_progress, wanted)

@@ -34,6 +34,7 @@ Figures depend on the machine and on what else runs on it; the ratios measured w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -42,6 +43,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,38 +218,10 @@ def main() -> None:
 
     run_id = f"{os.getpid()}"
     db_name = f"bench_webhooks_{run_id}"
-    redis_port, web_port = free_port(), free_port()
-    base_db = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.webhooks_settings",
-           "BENCH_DATABASE_URL": f"{base_db}/{db_name}", "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-           "PYTHONPATH": str(ROOT)}
-    if args.max_queue_seconds is not None:
-        env["INBOX_MAX_QUEUE_SECONDS"] = str(args.max_queue_seconds)
-    os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "BENCH_DATABASE_URL", "REDIS_URL")})
-    children: list[subprocess.Popen] = []
-    import psycopg
-
-    with psycopg.connect(f"{base_db}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        broker = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                                   "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        children.append(broker)
-        wait_port(redis_port)
-
-        # Each fake in its own process (forked before Django starts here): in this process they shared one GIL
-        # with the load generator and served ~90 requests/s between them, which capped the pipeline.
-        fake_bc, fake_og = FakeProcess("bigcommerce"), FakeProcess("ordergroove")
-        children.extend([fake_bc.process, fake_og.process])
-        fake_og.call(_og_no_pending_polls)
-        env["BIGCOMMERCE_API_URL"] = os.environ["BIGCOMMERCE_API_URL"] = fake_bc.url
-
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+    web_port = free_port()
+    extra_env = {} if args.max_queue_seconds is None else {"INBOX_MAX_QUEUE_SECONDS": str(args.max_queue_seconds)}
+    with bench_stack(db_name, _og_no_pending_polls, extra_env) as stack:
+        env, children, broker, fake_bc, fake_og = stack.env, stack.children, stack.broker, stack.fake_bc, stack.fake_og
         orders = seed(fake_bc, fake_og, args.orders)
 
         web = start_web(web_port, args, env)
@@ -318,6 +293,55 @@ def main() -> None:
         print(f"  purchase posts delivered: {delivered} in {elapsed:.1f}s = {delivered / elapsed:.0f}/s "
               f"(goal >= 200/s); failed deliveries: {failed}; BigCommerce calls: {fake_bc.call(_requests)}")
         print(cpu.report(e2e_spent, delivered, "purchase post"))
+
+
+@dataclass
+class Stack:
+    """What `bench_stack` started: the environment for service processes, the processes to stop at the end (the
+    caller appends its own), the private broker and the two fakes."""
+
+    env: dict[str, str]
+    children: list
+    broker: subprocess.Popen
+    fake_bc: FakeProcess
+    fake_og: FakeProcess
+
+
+@contextlib.contextmanager
+def bench_stack(db_name: str, og_setup, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """A throwaway PostgreSQL database (migrated), a private redis-server as the broker, the fake BigCommerce and the
+    fake Ordergroove (prepared by `og_setup`) and Django set up on them, for bench/webhooks.py and
+    bench/og_allowance.py; on exit every process in `children` is stopped and the database dropped."""
+    redis_port = free_port()
+    base_db = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.webhooks_settings",
+           "BENCH_DATABASE_URL": f"{base_db}/{db_name}", "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+           "PYTHONPATH": str(ROOT), **(extra_env or {})}
+    os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "BENCH_DATABASE_URL", "REDIS_URL")})
+    children: list = []
+    import psycopg
+
+    with psycopg.connect(f"{base_db}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    try:
+        broker = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                   "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        children.append(broker)
+        wait_port(redis_port)
+        # Each fake in its own process (forked before Django starts here): in this process they shared one GIL
+        # with the load generator and served ~90 requests/s between them, which capped the pipeline.
+        fake_bc, fake_og = FakeProcess("bigcommerce"), FakeProcess("ordergroove")
+        children.extend([fake_bc.process, fake_og.process])
+        fake_og.call(og_setup)
+        env["BIGCOMMERCE_API_URL"] = os.environ["BIGCOMMERCE_API_URL"] = fake_bc.url
+
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        yield Stack(env, children, broker, fake_bc, fake_og)
     finally:
         for child in reversed(children):
             if isinstance(child, subprocess.Popen):
